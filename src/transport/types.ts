@@ -1,0 +1,55 @@
+// The contract between the runner/ops and a connection to one host.
+import type { Shell } from './quote.js';
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** Exit code; null when the remote process died from a signal (see `signal`). */
+  code: number | null;
+  signal?: string;
+}
+
+export interface ExecOptions {
+  /** Run through sudo (become). Defaults to the host's `become` setting. */
+  sudo?: boolean;
+  /** Bytes written to the command's stdin. */
+  stdin?: string | Buffer;
+  /** Kill the channel after this many ms (reported as code null, signal 'TIMEOUT'). */
+  timeoutMs?: number;
+}
+
+export interface PutOptions {
+  /** Octal mode as a string ("0644"). Applied before the rename. */
+  mode?: string;
+  owner?: string;
+  group?: string;
+  /** Write as root via sudo. Defaults to the host's `become` setting. */
+  sudo?: boolean;
+}
+
+/** One connection to one host, shared by every command and upload of a run. */
+export interface Transport {
+  readonly host: string;
+  connect(): Promise<void>;
+  /** Run a command built with `sh`/`raw` (never a pasted string). */
+  exec(cmd: Shell, opts?: ExecOptions): Promise<ExecResult>;
+  /** Atomically write a file: temp file in the target directory, mode/owner, then rename. */
+  put(path: string, content: string | Buffer, opts?: PutOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How to reach a host, resolved from inventory vars and ~/.ssh/config. */
+export interface ConnectionSpec {
+  host: string; // inventory name
+  address: string; // ansible_host or HostName
+  port: number;
+  user: string;
+  privateKeyFiles: string[];
+  become: boolean;
+  becomePassword?: string;
+  /** "user@host:port" of a jump host (ProxyJump), resolved recursively. */
+  proxyJump?: ConnectionSpec;
+  hostKeyPolicy: 'strict' | 'accept-new' | 'off';
+  knownHostsFiles: string[];
+  connectTimeoutMs: number;
+}
