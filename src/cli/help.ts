@@ -1,0 +1,84 @@
+// --help texts: each says what the command does, shows real examples, and lists exit codes.
+
+export const EXIT_CODES = `Exit codes:
+  0  success
+  2  a host failed or was unreachable (the recap names it and why)
+  3  bad input found before any connection (file:line:col in the message)
+  4  provision check found errors
+  5  provision verify ran and the cluster did not pass
+  130 interrupted (Ctrl-C); in-flight operations finished, nothing half-written`;
+
+export const MAIN_HELP = `provision — converge Linux hosts over SSH into a keepalived + nginx HA pair, and prove it.
+
+Usage:
+  provision <inventory> [playbook]       run a playbook (default playbooks/site.yaml)
+  provision check <inventory>            static checks of the inventory and HA topology (no connection)
+  provision verify <inventory>           prove the cluster: curl every VIP, VIP ownership, VRRP adverts
+  provision facts <inventory>            gather and print facts per host
+  provision inventory <inventory> --list print the resolved inventory (same JSON as ansible-inventory --list)
+  provision lab up|status|down|ssh HOST  a local lab of the reference topology (root, Linux)
+
+Run options:
+  --check               plan only: report what would change, change nothing
+  --diff                show unified diffs of files that change (or would, with --check)
+  --limit PATTERN       only these hosts/groups (repeatable, or comma list; !x excludes, &x intersects)
+  --tags T / --skip-tags T   run only / skip tasks with these tags (roles are tags too)
+  --forks N             hosts in parallel (default 10)
+  -e, --extra-vars k=v | @file.yaml   highest-precedence variables (repeatable)
+  --json FILE           write the machine-readable report (per host and per task)
+  --host-key-checking strict|accept-new|off   default strict (off warns loudly)
+  -v, --verbose         print every task, not only changes
+  -h, --help            this help; 'provision <command> --help' for a command
+
+Examples:
+  provision inventory/prod.yaml --check --diff      what would change, with diffs
+  provision inventory/prod.yaml --limit lb          only the load balancers
+  provision inventory/lab.yaml --json report.json   converge the lab, keep a JSON report
+
+${EXIT_CODES}`;
+
+export const COMMAND_HELP: Record<string, string> = {
+  inventory: `Usage: provision inventory <inventory> --list
+
+Prints the resolved inventory as JSON, the same shape as 'ansible-inventory -i <inventory> --list':
+groups with hosts/children and _meta.hostvars with every host's merged variables
+(group_vars/ and host_vars/ beside the inventory included).
+
+${EXIT_CODES}`,
+  facts: `Usage: provision facts <inventory> [--limit PATTERN] [--json]
+
+Connects to each host and prints its facts: OS, package manager, interfaces with addresses,
+SELinux, firewall backend, virtualization, keepalived version. --json prints one JSON object
+keyed by host name.
+
+${EXIT_CODES}`,
+  check: `Usage: provision check <inventory> [--json]
+
+Validates the inventory and the derived HA topology without connecting to anything: VRIDs,
+priorities (ties and who would win), passwords (keepalived cuts PASS at 8 characters), VIPs
+inside their subnets, multicast group, backends. --json prints the findings as a JSON array.
+Exit 0 when there are no errors (warnings allowed), 4 when there are.
+
+${EXIT_CODES}`,
+  verify: `Usage: provision verify <inventory> [--failover] [--json FILE]
+
+Proves the cluster works: (1) curls every VIP from a probe host on its network, (2) checks each
+VIP is held by exactly one node, the intended master, (3) captures VRRP adverts with tcpdump:
+each VRID advertised by exactly one source with the intended priority, (4) prints a summary.
+--failover also kills nginx on each LB in turn and measures the client-observed gap per VIP.
+
+${EXIT_CODES}`,
+  lab: `Usage: provision lab up | status | down | ssh HOST
+
+A local lab of the reference topology on this Linux machine (run as root): six Debian 12
+containers (systemd-nspawn) in their own network namespaces, on two bridged networks
+(internal 10.16.8.0/24, external 172.16.8.0/24), reachable only through SSH ports
+forwarded on 127.0.0.1. 'up' writes inventory/lab.yaml.
+
+  up      build or resume the lab (idempotent)
+  status  each host: state, addresses, SSH port
+  down    stop and remove everything up made
+  ssh     an interactive shell on a lab host
+
+${EXIT_CODES}`,
+};

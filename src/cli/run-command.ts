@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { EXIT } from '../errors.js';
+import { loadPlaybook } from '../runner/playbook.js';
+import { runPlaybook, exitStatus } from '../runner/run.js';
+import { plainProgress, listrProgress } from '../runner/progress.js';
+import { recapTable, writeJsonReport } from '../report/recap.js';
+import { matchHosts } from '../inventory/index.js';
+import { openSession } from './session.js';
+import { parseExtraVars, resolvePlaybook, splitList, type CliValues, type Io } from './main.js';
+import { InputError } from '../errors.js';
+
+/** The services the shipped roles look at: asked for in the one fact-gathering round trip. */
+const SERVICES = ['nginx', 'keepalived', 'chrony', 'firewalld', 'nftables'];
+
+export async function runCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
+  const [inventoryArg, playbookArg, ...rest] = positionals;
+  if (rest.length) throw new InputError(`unexpected arguments: ${rest.join(' ')}`, { file: '<command line>' });
+  // Everything that can be wrong with the input is found before the first connection.
+  const playbook = await loadPlaybook(resolvePlaybook(playbookArg));
+  const extraVars = await parseExtraVars(values['extra-vars']);
+  const forks = values.forks === undefined ? 10 : Number(values.forks);
+  if (!Number.isInteger(forks) || forks < 1) throw new InputError(`--forks ${values.forks}: expected a whole number >= 1`, { file: '<command line>' });
+  const session = await openSession(inventoryArg, values, io, SERVICES);
+  const progress = io.isTTY ? listrProgress(io.out, { diff: values.diff }) : plainProgress(io.out, { verbose: values.verbose, diff: values.diff });
+  const ac = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      io.err('\nInterrupted: finishing the operations in flight (files are written atomically); Ctrl-C again to quit now.');
+      ac.abort();
+    } else process.exit(EXIT.INTERRUPTED);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const report = await runPlaybook({
+      inventory: session.inventory,
+      playbook,
+      limit: new Set(session.hosts.map((h) => h.name)),
+      selectHosts: (patterns) => matchHosts(session.inventory, patterns, { allowEmpty: true }),
+      connect: session.connect,
+      gatherFacts: session.facts,
+      check: values.check,
+      diff: values.diff,
+      forks,
+      tags: splitList(values.tags),
+      skipTags: splitList(values['skip-tags']),
+      extraVars,
+      signal: ac.signal,
+      emit: (e) => progress.onEvent(e),
+    });
+    await progress.finish();
+    io.out(recapTable(report));
+    if (values.json) await writeJsonReport(path.resolve(values.json), report);
+    if (report.interrupted) return EXIT.INTERRUPTED;
+    return exitStatus(report) === 'ok' ? EXIT.OK : EXIT.HOST_FAILED;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await session.close();
+  }
+}

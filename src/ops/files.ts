@@ -1,0 +1,243 @@
+// Files, templates, directories, managed blocks and lines: remote state read in one command,
+// written atomically (temp file in the target directory, then rename), validated before
+// activation where a validator is given.
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { sh, type Shell } from '../transport/quote.js';
+import type { OpContext, Plan } from './types.js';
+import { OpError } from './types.js';
+import { run } from './remote.js';
+import { unifiedDiff } from './diff.js';
+
+export interface FileSpec {
+  path: string;
+  /** Desired content; omit with state 'absent'. */
+  content?: string | Buffer;
+  mode?: string;
+  owner?: string;
+  group?: string;
+  state?: 'present' | 'absent';
+  /** Build the validation command for a candidate file (e.g. p => sh`nginx -t -c ${p}`). */
+  validate?: (candidatePath: string) => Shell;
+}
+
+interface RemoteStat {
+  exists: boolean;
+  mode?: number;
+  owner?: string;
+  group?: string;
+  type?: string;
+  sha256?: string;
+}
+
+const STAT_MARK = '@@stat@@';
+
+export function parseStat(stdout: string): RemoteStat {
+  const line = stdout.split('\n').find((l) => l.startsWith(STAT_MARK));
+  if (!line) return { exists: false };
+  const [, mode, owner, group, type, sha] = line.split('\t');
+  if (mode === 'absent') return { exists: false };
+  return { exists: true, mode: parseInt(mode, 8), owner, group, type, sha256: sha || undefined };
+}
+
+/** One round trip: type, mode, owner, group and sha256 (regular files) of a path. */
+export async function remoteStat(ctx: OpContext, p: string): Promise<RemoteStat> {
+  const r = await ctx.transport.exec(
+    sh`if [ -e ${p} ]; then printf '%s\t' ${STAT_MARK}; stat --printf '%a\t%U\t%G\t%F\t' -- ${p}; if [ -f ${p} ]; then sha256sum < ${p} | cut -d' ' -f1; else echo; fi; else printf '%s\tabsent\n' ${STAT_MARK}; fi`,
+  );
+  if (r.code !== 0) throw new OpError(`cannot read ${p}: ${r.stderr.trim()}`);
+  return parseStat(r.stdout);
+}
+
+export async function remoteRead(ctx: OpContext, p: string): Promise<string | null> {
+  const r = await ctx.transport.exec(sh`cat -- ${p}`);
+  return r.code === 0 ? r.stdout : null;
+}
+
+export function parseMode(mode: string | undefined): number | undefined {
+  if (mode === undefined) return undefined;
+  if (!/^0?[0-7]{3,4}$/.test(mode)) throw new OpError(`file mode ${JSON.stringify(mode)} is not an octal string like "0644"`);
+  return parseInt(mode, 8);
+}
+
+function sha256(content: string | Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** What differs in metadata, as short words for the task message. */
+function metaChanges(st: RemoteStat, spec: FileSpec): string[] {
+  const out: string[] = [];
+  const mode = parseMode(spec.mode);
+  if (mode !== undefined && st.mode !== mode) out.push(`mode ${st.mode?.toString(8)} -> ${mode.toString(8)}`);
+  if (spec.owner && st.owner !== spec.owner) out.push(`owner ${st.owner} -> ${spec.owner}`);
+  if (spec.group && st.group !== spec.group) out.push(`group ${st.group} -> ${spec.group}`);
+  return out;
+}
+
+export async function planFile(ctx: OpContext, spec: FileSpec): Promise<Plan> {
+  const st = await remoteStat(ctx, spec.path);
+  if (spec.state === 'absent') {
+    if (!st.exists) return { changed: false, message: 'absent' };
+    return {
+      changed: true,
+      message: `remove ${spec.path}`,
+      diff: ctx.diff ? unifiedDiff(spec.path, await remoteRead(ctx, spec.path), null) : undefined,
+      apply: async () => {
+        await run(ctx, sh`rm -f -- ${spec.path}`, `remove ${spec.path}`);
+      },
+    };
+  }
+  if (spec.content === undefined) throw new OpError(`file ${spec.path}: no content given`);
+  const content = spec.content;
+  if (st.exists && st.type !== 'regular file' && st.type !== 'regular empty file') {
+    throw new OpError(`${spec.path} exists and is a ${st.type}, not a regular file`);
+  }
+  const contentChanged = !st.exists || st.sha256 !== sha256(content);
+  const meta = st.exists ? metaChanges(st, spec) : [];
+  if (!contentChanged && meta.length === 0) return { changed: false };
+  let diff: string | undefined;
+  if (ctx.diff && contentChanged) {
+    const before = st.exists ? await remoteRead(ctx, spec.path) : null;
+    diff = unifiedDiff(spec.path, before, content.toString());
+  }
+  const message = !st.exists ? 'created' : [contentChanged ? 'content' : '', ...meta].filter(Boolean).join(', ');
+  return {
+    changed: true,
+    diff,
+    message,
+    apply: async () => {
+      if (!contentChanged) {
+        // Metadata only: no rewrite.
+        if (spec.mode) await run(ctx, sh`chmod ${spec.mode} -- ${spec.path}`, 'chmod');
+        if (spec.owner || spec.group) {
+          await run(ctx, sh`chown ${`${spec.owner ?? ''}${spec.group ? ':' + spec.group : ''}`} -- ${spec.path}`, 'chown');
+        }
+        return;
+      }
+      await writeFile(ctx, spec);
+    },
+  };
+}
+
+/** Write (optionally validating a candidate first) so that the target is never half-written or invalid. */
+export async function writeFile(ctx: OpContext, spec: FileSpec): Promise<void> {
+  const opts = { mode: spec.mode ?? '0644', owner: spec.owner, group: spec.group };
+  if (!spec.validate) {
+    await ctx.transport.put(spec.path, spec.content!, opts);
+    return;
+  }
+  const dir = path.posix.dirname(spec.path);
+  const candidate = path.posix.join(dir, `.${path.posix.basename(spec.path)}.provision-tmp-${randomBytes(4).toString('hex')}`);
+  await ctx.transport.put(candidate, spec.content!, opts);
+  const v = await ctx.transport.exec(spec.validate(candidate));
+  if (v.code !== 0) {
+    await ctx.transport.exec(sh`rm -f -- ${candidate}`);
+    const out = `${v.stderr}\n${v.stdout}`.trim().split('\n').slice(-15).join('\n');
+    throw new OpError(`validation of ${spec.path} failed (exit ${v.code ?? v.signal}); the live file was left alone:\n${out}`);
+  }
+  await run(ctx, sh`mv -f -- ${candidate} ${spec.path}`, `activate ${spec.path}`);
+}
+
+export interface DirectorySpec {
+  path: string;
+  mode?: string;
+  owner?: string;
+  group?: string;
+}
+
+export async function planDirectory(ctx: OpContext, spec: DirectorySpec): Promise<Plan> {
+  const st = await remoteStat(ctx, spec.path);
+  if (st.exists && st.type !== 'directory') throw new OpError(`${spec.path} exists and is a ${st.type}, not a directory`);
+  const meta = st.exists ? metaChanges(st, { ...spec }) : [];
+  if (st.exists && meta.length === 0) return { changed: false };
+  return {
+    changed: true,
+    message: st.exists ? meta.join(', ') : 'created',
+    apply: async () => {
+      await run(ctx, sh`mkdir -p -- ${spec.path}`, `mkdir ${spec.path}`);
+      if (spec.mode) await run(ctx, sh`chmod ${spec.mode} -- ${spec.path}`, 'chmod');
+      if (spec.owner || spec.group) {
+        await run(ctx, sh`chown ${`${spec.owner ?? ''}${spec.group ? ':' + spec.group : ''}`} -- ${spec.path}`, 'chown');
+      }
+    },
+  };
+}
+
+export interface BlockSpec {
+  path: string;
+  /** Identifies the block: "# BEGIN <marker>" ... "# END <marker>". */
+  marker: string;
+  /** Lines of the block (without the markers). Empty removes the block. */
+  block: string;
+  mode?: string;
+}
+
+/** Replace (or append) the managed block in a text, leaving everything else byte for byte. */
+export function withBlock(text: string, marker: string, block: string): string {
+  const begin = `# BEGIN ${marker}`;
+  const end = `# END ${marker}`;
+  const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+  const b = lines.indexOf(begin);
+  const e = b >= 0 ? lines.indexOf(end, b) : -1;
+  const body = block.trim() === '' ? [] : [begin, ...block.replace(/\n$/, '').split('\n'), end];
+  let out: string[];
+  if (b >= 0 && e >= 0) out = [...lines.slice(0, b), ...body, ...lines.slice(e + 1)];
+  else out = [...lines, ...body];
+  return out.length ? out.join('\n') + '\n' : '';
+}
+
+export async function planBlock(ctx: OpContext, spec: BlockSpec): Promise<Plan> {
+  const before = (await remoteRead(ctx, spec.path)) ?? '';
+  const after = withBlock(before, spec.marker, spec.block);
+  if (before === after) return { changed: false };
+  return {
+    changed: true,
+    message: `block ${spec.marker}`,
+    diff: ctx.diff ? unifiedDiff(spec.path, before, after) : undefined,
+    apply: async () => {
+      // Keep the file's own mode/owner; default 0644 root for new files.
+      const st = await remoteStat(ctx, spec.path);
+      await ctx.transport.put(spec.path, after, {
+        mode: st.exists ? '0' + st.mode!.toString(8) : spec.mode ?? '0644',
+        owner: st.owner ?? 'root',
+        group: st.group ?? 'root',
+      });
+    },
+  };
+}
+
+export interface LineSpec {
+  path: string;
+  /** Lines matching this are replaced by `line` (the last match); none: `line` is appended. */
+  regexp: RegExp;
+  line: string;
+}
+
+export function withLine(text: string, regexp: RegExp, line: string): string {
+  const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+  let idx = -1;
+  lines.forEach((l, i) => {
+    if (regexp.test(l)) idx = i;
+  });
+  if (idx >= 0) lines[idx] = line;
+  else lines.push(line);
+  return lines.join('\n') + '\n';
+}
+
+export async function planLine(ctx: OpContext, spec: LineSpec): Promise<Plan> {
+  const before = (await remoteRead(ctx, spec.path)) ?? '';
+  const after = withLine(before, spec.regexp, spec.line);
+  if (before === after) return { changed: false };
+  return {
+    changed: true,
+    diff: ctx.diff ? unifiedDiff(spec.path, before, after) : undefined,
+    apply: async () => {
+      const st = await remoteStat(ctx, spec.path);
+      await ctx.transport.put(spec.path, after, {
+        mode: st.exists ? '0' + st.mode!.toString(8) : '0644',
+        owner: st.owner ?? 'root',
+        group: st.group ?? 'root',
+      });
+    },
+  };
+}

@@ -1,0 +1,21 @@
+// Small helpers shared by the operations: run a command and fail with its output.
+import type { Shell } from '../transport/quote.js';
+import type { ExecResult, ExecOptions } from '../transport/types.js';
+import type { OpContext } from './types.js';
+import { OpError } from './types.js';
+
+/** Run a command; a non-zero exit becomes an OpError carrying stderr (or stdout). */
+export async function run(ctx: OpContext, cmd: Shell, what: string, opts?: ExecOptions): Promise<ExecResult> {
+  const r = await ctx.transport.exec(cmd, opts);
+  if (r.code !== 0) {
+    const out = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-12).join('\n');
+    throw new OpError(`${what} failed (exit ${r.code ?? r.signal}): ${out}`);
+  }
+  return r;
+}
+
+/** Run a command whose exit code is an answer (0 yes, non-zero no). */
+export async function test(ctx: OpContext, cmd: Shell, opts?: ExecOptions): Promise<boolean> {
+  const r = await ctx.transport.exec(cmd, opts);
+  return r.code === 0;
+}

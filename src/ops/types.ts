@@ -1,0 +1,51 @@
+// An operation reads facts and remote state, plans a change or a no-op, and applies it
+// only outside check mode. "changed" is decided from what is there, never assumed.
+import type { Transport } from '../transport/types.js';
+import type { Facts } from '../facts/types.js';
+import type { Host } from '../inventory/types.js';
+
+export interface OpContext {
+  host: Host;
+  transport: Transport;
+  /** Facts of this host, gathered once per run (cached). */
+  facts(): Promise<Facts>;
+  /** Tell the fact cache what an apply changed, so later plans see it without a round trip. */
+  factsChanged(update: (f: Facts) => void): void;
+  check: boolean;
+  diff: boolean;
+}
+
+export interface Plan {
+  /** True when applying would change the host. */
+  changed: boolean;
+  /** A unified diff of what changes (files), when known. */
+  diff?: string;
+  /** Short human text: what would change, or why nothing does. */
+  message?: string;
+  /** Skipped (with the reason in message): the task does not apply to this host. */
+  skipped?: boolean;
+  /** Do the change. Called only when changed and not in check mode. */
+  apply?: () => Promise<string | void>;
+}
+
+export type TaskStatus = 'ok' | 'changed' | 'skipped' | 'failed';
+
+export interface TaskResult {
+  host: string;
+  role?: string;
+  task: string;
+  status: TaskStatus;
+  changed: boolean;
+  /** ms */
+  duration: number;
+  message?: string;
+  diff?: string;
+}
+
+/** A failed operation: the message is what the operator reads (validator output, command stderr). */
+export class OpError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OpError';
+  }
+}

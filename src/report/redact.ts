@@ -1,0 +1,38 @@
+// Secrets never leave the process in clear: every output path (progress, diffs, errors,
+// the JSON report) passes its text through `redact`, which replaces each registered secret.
+
+const secrets = new Set<string>();
+
+export const REDACTED = '«redacted»';
+
+/** Remember a secret value so that every later output hides it. Called when a secret is revealed. */
+export function registerSecret(value: string): void {
+  if (value.length > 0) secrets.add(value);
+}
+
+export function redact(text: string): string {
+  if (secrets.size === 0 || !text) return text;
+  let out = text;
+  // Longest first, so a secret that contains another is hidden whole.
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (out.includes(s)) out = out.split(s).join(REDACTED);
+  }
+  return out;
+}
+
+/** Deep-redact a JSON-able value (strings inside objects and arrays). */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map(redactDeep) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v);
+    return out as T;
+  }
+  return value;
+}
+
+/** For tests only. */
+export function clearSecretsForTest(): void {
+  secrets.clear();
+}

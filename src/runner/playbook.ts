@@ -1,0 +1,108 @@
+// Playbooks: a list of plays {name, hosts, roles, serial, vars, any_errors_fatal, tags},
+// validated with positions so a mistake names file:line:col.
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { readYamlFile, didYouMean, type YamlFile } from '../yamlfile.js';
+
+export interface RoleRef {
+  name: string;
+  vars: Record<string, unknown>;
+  tags: string[];
+  /** Absolute path of the role directory. */
+  dir: string;
+}
+
+export interface Play {
+  name: string;
+  hosts: string[];
+  roles: RoleRef[];
+  /** Batch size (hosts at a time); undefined = all at once. */
+  serial?: number;
+  vars: Record<string, unknown>;
+  anyErrorsFatal: boolean;
+  tags: string[];
+}
+
+export interface Playbook {
+  file: string;
+  plays: Play[];
+}
+
+const PLAY_KEYS = ['name', 'hosts', 'roles', 'serial', 'vars', 'any_errors_fatal', 'tags', 'gather_facts'];
+const ROLE_KEYS = ['role', 'name', 'vars', 'tags'];
+
+function strList(y: YamlFile, at: (string | number)[], v: unknown, what: string): string[] {
+  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  throw y.error(at, `${what} must be a string or a list of strings`);
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Where roles live: <playbook dir>/roles, <playbook dir>/../roles, then ./roles. */
+export function roleSearchPath(playbookFile: string): string[] {
+  const dir = path.dirname(path.resolve(playbookFile));
+  return [path.join(dir, 'roles'), path.join(dir, '..', 'roles'), path.resolve('roles')];
+}
+
+export async function loadPlaybook(file: string): Promise<Playbook> {
+  const y = await readYamlFile(file);
+  const v = y.value;
+  if (!Array.isArray(v)) throw y.error([], 'a playbook is a list of plays (each with hosts and roles)');
+  const search = roleSearchPath(file);
+  const plays = v.map((p, i): Play => {
+    if (!isMapping(p)) throw y.error([i], 'each play must be a mapping with hosts and roles');
+    for (const k of Object.keys(p)) {
+      if (!PLAY_KEYS.includes(k)) {
+        const dym = didYouMean(k, PLAY_KEYS);
+        throw y.error([i, k], `unknown play key "${k}"${dym ? ` (did you mean "${dym}"?)` : ''}; known: ${PLAY_KEYS.join(', ')}`);
+      }
+    }
+    if (p.hosts === undefined) throw y.error([i], 'play has no "hosts"');
+    const hosts = strList(y, [i, 'hosts'], p.hosts, '"hosts"');
+    if (!Array.isArray(p.roles)) throw y.error([i, 'roles'], '"roles" must be a list of role names or {role, vars, tags}');
+    const roles = (p.roles as unknown[]).map((r, j): RoleRef => {
+      let name: string;
+      let vars: Record<string, unknown> = {};
+      let tags: string[] = [];
+      if (typeof r === 'string') name = r;
+      else if (isMapping(r)) {
+        for (const k of Object.keys(r)) {
+          if (!ROLE_KEYS.includes(k)) throw y.error([i, 'roles', j, k], `unknown role key "${k}"; known: ${ROLE_KEYS.join(', ')}`);
+        }
+        const n = r.role ?? r.name;
+        if (typeof n !== 'string') throw y.error([i, 'roles', j], 'role entry needs "role: <name>"');
+        name = n;
+        if (r.vars !== undefined) {
+          if (!isMapping(r.vars)) throw y.error([i, 'roles', j, 'vars'], '"vars" must be a mapping');
+          vars = r.vars;
+        }
+        if (r.tags !== undefined) tags = strList(y, [i, 'roles', j, 'tags'], r.tags, '"tags"');
+      } else throw y.error([i, 'roles', j], 'a role is a name or {role, vars, tags}');
+      if (!/^[A-Za-z0-9_-]+$/.test(name)) throw y.error([i, 'roles', j], `invalid role name ${JSON.stringify(name)}`);
+      const dir = search.map((d) => path.join(d, name)).find((d) => existsSync(path.join(d, 'index.ts')));
+      if (!dir) throw y.error([i, 'roles', j], `role "${name}" not found (looked in ${search.join(', ')})`);
+      return { name, vars, tags, dir };
+    });
+    let serial: number | undefined;
+    if (p.serial !== undefined) {
+      if (typeof p.serial !== 'number' || !Number.isInteger(p.serial) || p.serial < 1) throw y.error([i, 'serial'], '"serial" must be a whole number >= 1');
+      serial = p.serial;
+    }
+    if (p.vars !== undefined && !isMapping(p.vars)) throw y.error([i, 'vars'], '"vars" must be a mapping');
+    if (p.any_errors_fatal !== undefined && typeof p.any_errors_fatal !== 'boolean') throw y.error([i, 'any_errors_fatal'], '"any_errors_fatal" must be true or false');
+    if (p.name !== undefined && typeof p.name !== 'string') throw y.error([i, 'name'], '"name" must be a string');
+    return {
+      name: (p.name as string | undefined) ?? hosts.join(','),
+      hosts,
+      roles,
+      serial,
+      vars: (p.vars as Record<string, unknown>) ?? {},
+      anyErrorsFatal: (p.any_errors_fatal as boolean) ?? false,
+      tags: p.tags === undefined ? [] : strList(y, [i, 'tags'], p.tags, '"tags"'),
+    };
+  });
+  return { file: y.file, plays };
+}

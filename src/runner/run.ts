@@ -1,0 +1,334 @@
+// The runner: plays (host groups x roles), forks and serial batches, handlers, check and diff
+// modes. It emits events; progress rendering and the report listen to them.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import ejs from 'ejs';
+import type { Host, Inventory } from '../inventory/types.js';
+import type { Facts } from '../facts/types.js';
+import type { Transport } from '../transport/types.js';
+import { HostError } from '../errors.js';
+import type { OpContext, Plan, TaskResult } from '../ops/types.js';
+import { planFile, planDirectory, planBlock, planLine } from '../ops/files.js';
+import { planPackage, planService, planSysctl, planCommand } from '../ops/system.js';
+import { redact } from '../report/redact.js';
+import type { Play, Playbook, RoleRef } from './playbook.js';
+import type { RoleContext, RoleDefinition, TaskOptions, TemplateSpec } from './role.js';
+import type { EventSink } from './events.js';
+
+export interface RunOptions {
+  inventory: Inventory;
+  playbook: Playbook;
+  /** Hosts the run may touch (after --limit); undefined = all. */
+  limit?: Set<string>;
+  /** Resolve a play's `hosts:` patterns to hosts in inventory order. */
+  selectHosts: (patterns: string[]) => Host[];
+  /** Open (or reuse) the connection to a host; throws HostError('unreachable') on failure. */
+  connect: (host: Host) => Promise<Transport>;
+  /** Gather facts over a connection (one round trip). */
+  gatherFacts: (t: Transport, host: Host) => Promise<Facts>;
+  check?: boolean;
+  diff?: boolean;
+  forks?: number;
+  tags?: string[];
+  skipTags?: string[];
+  extraVars?: Record<string, unknown>;
+  signal?: AbortSignal;
+  emit?: EventSink;
+}
+
+export interface HostSummary {
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: number;
+  /** ms spent in this host's tasks (wall time summed over plays) */
+  time: number;
+  status: 'ok' | 'failed' | 'unreachable' | 'interrupted';
+  message?: string;
+}
+
+export interface RunReport {
+  playbook: string;
+  inventory: string;
+  check: boolean;
+  startedAt: string;
+  duration: number;
+  interrupted: boolean;
+  hosts: Record<string, HostSummary>;
+  tasks: TaskResult[];
+}
+
+class TaskFailed extends Error {}
+class Interrupted extends Error {}
+
+const roleCache = new Map<string, Promise<{ def: RoleDefinition; defaults: Record<string, unknown> }>>();
+
+async function loadRole(ref: RoleRef) {
+  let p = roleCache.get(ref.dir);
+  if (!p) {
+    p = (async () => {
+      const mod = await import(pathToFileURL(path.join(ref.dir, 'index.ts')).href);
+      const def = mod.default as RoleDefinition;
+      if (!def || typeof def.tasks !== 'function') throw new Error(`role ${ref.name}: index.ts must export default defineRole({...})`);
+      const dfile = path.join(ref.dir, 'defaults.yaml');
+      const defaults = existsSync(dfile) ? ((parseYaml(await readFile(dfile, 'utf8')) as Record<string, unknown>) ?? {}) : {};
+      return { def, defaults };
+    })();
+    roleCache.set(ref.dir, p);
+  }
+  return p;
+}
+
+async function limitConcurrency<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(n, items.length)) }, async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+export async function runPlaybook(o: RunOptions): Promise<RunReport> {
+  const started = Date.now();
+  const emit: EventSink = o.emit ?? (() => {});
+  const report: RunReport = {
+    playbook: o.playbook.file,
+    inventory: o.inventory.file,
+    check: !!o.check,
+    startedAt: new Date(started).toISOString(),
+    duration: 0,
+    interrupted: false,
+    hosts: {},
+    tasks: [],
+  };
+  const summary = (h: string): HostSummary =>
+    (report.hosts[h] ??= { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, time: 0, status: 'ok' });
+  const dead = new Set<string>(); // failed or unreachable: excluded from later plays
+  const facts = new Map<string, Promise<Facts>>();
+  const shared = new Map<string, unknown>();
+  let fatal = false;
+
+  const runHost = async (play: Play, host: Host): Promise<boolean> => {
+    const t0 = Date.now();
+    emit({ type: 'host-start', host: host.name });
+    const s = summary(host.name);
+    let transport: Transport;
+    try {
+      transport = await o.connect(host);
+    } catch (e) {
+      const msg = redact(e instanceof Error ? e.message : String(e));
+      s.unreachable++;
+      s.status = 'unreachable';
+      s.message = msg;
+      dead.add(host.name);
+      emit({ type: 'host-end', host: host.name, status: 'unreachable', message: msg });
+      return false;
+    }
+    const getFacts = () => {
+      let f = facts.get(host.name);
+      if (!f) {
+        f = o.gatherFacts(transport, host);
+        facts.set(host.name, f);
+      }
+      return f;
+    };
+    try {
+      for (const ref of play.roles) await runRole(play, ref, host, transport, getFacts);
+      emit({ type: 'host-end', host: host.name, status: 'ok' });
+      return true;
+    } catch (e) {
+      dead.add(host.name);
+      if (e instanceof Interrupted) {
+        s.status = 'interrupted';
+        emit({ type: 'host-end', host: host.name, status: 'interrupted' });
+      } else if (e instanceof HostError && e.kind === 'unreachable') {
+        s.unreachable++;
+        s.status = 'unreachable';
+        s.message = redact(e.message);
+        emit({ type: 'host-end', host: host.name, status: 'unreachable', message: s.message });
+      } else {
+        s.status = 'failed';
+        if (!(e instanceof TaskFailed)) {
+          s.failed++;
+          s.message = redact(e instanceof Error ? e.message : String(e));
+        }
+        emit({ type: 'host-end', host: host.name, status: 'failed', message: s.message });
+      }
+      return false;
+    } finally {
+      s.time += Date.now() - t0;
+    }
+  };
+
+  const runRole = async (play: Play, ref: RoleRef, host: Host, transport: Transport, getFacts: () => Promise<Facts>) => {
+    const { def, defaults } = await loadRole(ref);
+    const vars = { ...defaults, ...host.vars, ...play.vars, ...ref.vars, ...(o.extraVars ?? {}) };
+    const notified = new Set<string>();
+    const baseTags = [...play.tags, ...ref.tags, ref.name];
+    const opctx: OpContext = {
+      host,
+      transport,
+      facts: getFacts,
+      factsChanged: (update) => {
+        void getFacts().then(update);
+      },
+      check: !!o.check,
+      diff: !!o.diff,
+    };
+    const selected = (taskTags: string[]) => {
+      const all = [...baseTags, ...taskTags];
+      if (o.skipTags?.some((t) => all.includes(t))) return false;
+      if (o.tags && o.tags.length > 0) return all.includes('always') || o.tags.some((t) => all.includes(t) || t === 'all');
+      return true;
+    };
+    const record = (r: TaskResult) => {
+      report.tasks.push(r);
+      const s = summary(host.name);
+      if (r.status === 'changed') s.changed++;
+      else if (r.status === 'ok') s.ok++;
+      else if (r.status === 'skipped') s.skipped++;
+      else s.failed++;
+      emit({ type: 'task-end', result: r });
+      return r;
+    };
+    const task = async (name: string, plan: (c: OpContext) => Promise<Plan>, opts: TaskOptions = {}, isHandler = false): Promise<TaskResult> => {
+      const skippedResult = (message: string): TaskResult => ({ host: host.name, role: ref.name, task: name, status: 'skipped', changed: false, duration: 0, message });
+      if (!isHandler && !selected(opts.tags ?? [])) return skippedResult('not selected by tags');
+      if (o.signal?.aborted || fatal) throw new Interrupted();
+      if (opts.when === false) return record(skippedResult(opts.skipReason ?? 'condition false'));
+      emit({ type: 'task-start', host: host.name, role: ref.name, task: name });
+      const t0 = Date.now();
+      try {
+        const p = await plan(opctx);
+        if (p.skipped) return record({ ...skippedResult(p.message ?? 'skipped'), duration: Date.now() - t0 });
+        let message = p.message;
+        if (p.changed && !o.check && p.apply) {
+          const out = await p.apply();
+          if (out) message = message ? `${message}: ${out}` : out;
+        }
+        if (p.changed && opts.notify) for (const h of [opts.notify].flat()) notified.add(h);
+        return record({
+          host: host.name,
+          role: ref.name,
+          task: name,
+          status: p.changed ? 'changed' : 'ok',
+          changed: p.changed,
+          duration: Date.now() - t0,
+          message: message ? redact(message) : undefined,
+          diff: p.diff ? redact(p.diff) : undefined,
+        });
+      } catch (e) {
+        if (e instanceof HostError && e.kind === 'unreachable') throw e;
+        const msg = redact(e instanceof Error ? e.message : String(e));
+        record({ host: host.name, role: ref.name, task: name, status: 'failed', changed: false, duration: Date.now() - t0, message: msg });
+        summary(host.name).message = `${name}: ${msg}`;
+        throw new TaskFailed(msg);
+      }
+    };
+    const templatesDir = path.join(ref.dir, 'templates');
+    const r: RoleContext = {
+      host,
+      vars,
+      inventory: o.inventory,
+      check: !!o.check,
+      transport,
+      facts: getFacts,
+      once: <T>(key: string, make: () => T): T => {
+        if (!shared.has(key)) shared.set(key, make());
+        return shared.get(key) as T;
+      },
+      package: (n, spec, opts) => task(n, (c) => planPackage(c, spec), opts),
+      file: (n, spec, opts) => task(n, (c) => planFile(c, spec), opts),
+      template: (n, spec: TemplateSpec, opts) =>
+        task(
+          n,
+          async (c) => {
+            const content = await renderTemplateFile(path.join(templatesDir, spec.src), {
+              host,
+              vars,
+              facts: await c.facts(),
+              ...(spec.data ?? {}),
+            });
+            const { src: _src, dest, data: _data, ...rest } = spec;
+            return planFile(c, { ...rest, path: dest, content });
+          },
+          opts,
+        ),
+      directory: (n, spec, opts) => task(n, (c) => planDirectory(c, spec), opts),
+      block: (n, spec, opts) => task(n, (c) => planBlock(c, spec), opts),
+      line: (n, spec, opts) => task(n, (c) => planLine(c, spec), opts),
+      service: (n, spec, opts) => task(n, (c) => planService(c, spec), opts),
+      sysctl: (n, spec, opts) => task(n, (c) => planSysctl(c, spec), opts),
+      command: (n, spec, opts) => task(n, (c) => planCommand(c, spec), opts),
+      task: (n, plan, opts) => task(n, plan, opts),
+      skip: (n, reason) => task(n, async () => ({ changed: false, skipped: true, message: reason })),
+    };
+    await def.tasks(r);
+    // Handlers: once per host, at the end of the role, in the order the role declares them.
+    for (const [hname, handler] of Object.entries(def.handlers ?? {})) {
+      if (!notified.has(hname)) continue;
+      const hr: RoleContext = {
+        ...r,
+        service: (n, spec, opts) => task(n, (c) => planService(c, spec), opts, true),
+        command: (n, spec, opts) => task(n, (c) => planCommand(c, spec), opts, true),
+        task: (n, plan, opts) => task(n, plan, opts, true),
+      };
+      await handler(hr);
+    }
+  };
+
+  for (const play of o.playbook.plays) {
+    if (fatal || o.signal?.aborted) break;
+    const hosts = o.selectHosts(play.hosts).filter((h) => (!o.limit || o.limit.has(h.name)) && !dead.has(h.name));
+    emit({ type: 'play', play: play.name, hosts: hosts.map((h) => h.name) });
+    if (hosts.length === 0) continue;
+    const size = play.serial ?? hosts.length;
+    for (let i = 0; i < hosts.length; i += size) {
+      if (fatal || o.signal?.aborted) break;
+      const batch = hosts.slice(i, i + size);
+      emit({ type: 'batch', play: play.name, hosts: batch.map((h) => h.name) });
+      let batchFailed = false;
+      await limitConcurrency(batch, o.forks ?? 10, async (h) => {
+        const ok = await runHost(play, h);
+        if (!ok) {
+          batchFailed = true;
+          if (play.anyErrorsFatal) fatal = true;
+        }
+      });
+      // A rolling play (serial) stops at the first failed batch: never take the next LB down too.
+      if (batchFailed && play.serial !== undefined && i + size < hosts.length) {
+        const rest = hosts.slice(i + size).map((h) => h.name);
+        emit({ type: 'warn', message: `play "${play.name}": stopped after a failed batch; not run on ${rest.join(', ')}` });
+        for (const h of rest) {
+          const s = summary(h);
+          s.skipped++;
+          s.message = `rollout stopped before this host: a host of an earlier batch failed`;
+          report.tasks.push({ host: h, task: `play ${play.name}`, status: 'skipped', changed: false, duration: 0, message: s.message });
+        }
+        break;
+      }
+    }
+  }
+  report.interrupted = !!o.signal?.aborted;
+  report.duration = Date.now() - started;
+  return report;
+}
+
+const templateCache = new Map<string, Promise<string>>();
+
+/** Render an ejs template with HTML escaping off: `<%=` and `<%-` both output raw text. */
+export async function renderTemplateFile(file: string, data: Record<string, unknown>): Promise<string> {
+  let text = templateCache.get(file);
+  if (!text) templateCache.set(file, (text = readFile(file, 'utf8')));
+  return ejs.render(await text, data, { escape: (s: unknown) => String(s), filename: file, async: false });
+}
+
+export function exitStatus(report: RunReport): 'ok' | 'failed' {
+  return Object.values(report.hosts).some((h) => h.status !== 'ok' || h.failed > 0) ? 'failed' : 'ok';
+}

@@ -1,0 +1,103 @@
+// Read a YAML file with source positions, so every error about its content names file:line:col.
+import { readFile } from 'node:fs/promises';
+import { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, type Document, type Node } from 'yaml';
+import { InputError, excerptAt, type SourcePos } from './errors.js';
+
+export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
+
+export interface YamlFile {
+  file: string;
+  text: string;
+  doc: Document.Parsed;
+  value: unknown;
+  /** Position of the node at a path of keys/indexes (the nearest existing ancestor if missing). */
+  pos(path: (string | number)[]): SourcePos;
+  /** An InputError at a path, with an excerpt of that line. */
+  error(path: (string | number)[], message: string): InputError;
+}
+
+export async function readYamlFile(file: string, opts: { version?: '1.1' | '1.2' } = {}): Promise<YamlFile> {
+  let text: string;
+  try {
+    const buf = await readFile(file);
+    if (buf.length > MAX_INPUT_BYTES) {
+      throw new InputError(`file is ${buf.length} bytes, larger than the ${MAX_INPUT_BYTES}-byte limit for inputs`, { file });
+    }
+    text = buf.toString('utf8');
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
+    throw new InputError(why, { file });
+  }
+  return parseYamlText(file, text, opts);
+}
+
+export function parseYamlText(file: string, text: string, opts: { version?: '1.1' | '1.2' } = {}): YamlFile {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, version: opts.version ?? '1.2' });
+  const posOf = (offset: number): SourcePos => {
+    const { line, col } = lc.linePos(offset);
+    return { file, line, col };
+  };
+  if (doc.errors.length > 0) {
+    const err = doc.errors[0];
+    const p = posOf(err.pos[0]);
+    let msg = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    if (/tab/i.test(msg) || /\t/.test(text.split('\n')[(p.line ?? 1) - 1] ?? '')) {
+      if (!/tab/i.test(msg)) msg += ' (tabs are not allowed for indentation in YAML)';
+    }
+    throw new InputError(`invalid YAML: ${msg}`, p, excerptAt(text, p.line!, p.col));
+  }
+  const nodeAt = (path: (string | number)[]): Node | null => {
+    let node: unknown = doc.contents;
+    let last: Node | null = (doc.contents as Node) ?? null;
+    for (const key of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(key));
+        if (!pair) return last;
+        node = pair.value ?? pair.key;
+        if (node === null) return isScalar(pair.key) ? (pair.key as Node) : last;
+      } else if (isSeq(node) && typeof key === 'number') {
+        node = node.items[key];
+      } else return last;
+      if (node && typeof node === 'object' && 'range' in (node as object)) last = node as Node;
+    }
+    return last;
+  };
+  const pos = (path: (string | number)[]): SourcePos => {
+    const n = nodeAt(path);
+    return n?.range ? posOf(n.range[0]) : { file };
+  };
+  return {
+    file,
+    text,
+    doc,
+    value: doc.toJS({ maxAliasCount: 100 }),
+    pos,
+    error(path, message) {
+      const p = pos(path);
+      return new InputError(message, p, p.line ? excerptAt(text, p.line, p.col) : undefined);
+    },
+  };
+}
+
+/** "did you mean" for unknown keys: the closest known key within edit distance 2. */
+export function didYouMean(word: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const d = editDistance(word.toLowerCase(), k.toLowerCase());
+    if (d < bestD) (best = k), (bestD = d);
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) dp[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return dp[a.length][b.length];
+}
