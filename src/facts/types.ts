@@ -13,6 +13,8 @@ export type PackageManager = 'apt' | 'dnf' | 'yum' | 'unknown';
 export interface ServiceState {
   active: string; // "active", "inactive", "failed", ... ("unknown" when no such unit)
   enabled: string; // "enabled", "disabled", "static", "masked", ... ("unknown")
+  /** systemd LoadState: "loaded", "not-found", "masked", ... ("unknown" when systemd could not be asked). */
+  load?: string;
 }
 
 export interface InterfaceFacts {
@@ -21,12 +23,21 @@ export interface InterfaceFacts {
   up: boolean;
   multicast: boolean;
   mtu?: number;
+  /** Kernel operstate ("UP", "DOWN", "UNKNOWN" for lo) when ip reported it. */
+  operstate?: string;
   /** CIDR strings, e.g. "10.16.8.10/24". */
   ipv4: string[];
   ipv6: string[];
 }
 
 export type FirewallBackend = 'firewalld' | 'nftables' | 'iptables' | 'none';
+
+/** Which firewall commands exist on the host (whether or not any is active). */
+export interface FirewallTools {
+  firewallCmd: boolean;
+  nft: boolean;
+  iptables: boolean;
+}
 
 export interface Facts {
   hostname: string;
@@ -49,4 +60,10 @@ export interface Facts {
   canSetClock: boolean;
   /** uid of the SSH user (0 when logged in as root). */
   uid: number;
+  /** True when PID 1 is systemd (/run/systemd/system exists); false: systemctl cannot start or query units. */
+  systemd?: boolean;
+  /** Firewall commands present, for ops that must pick a tool when `firewall` is 'none'. */
+  firewallTools?: FirewallTools;
+  /** Sections the gather output lacked (command killed, garbage); their facts hold defaults. */
+  missingSections?: string[];
 }

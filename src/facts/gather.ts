@@ -1,0 +1,196 @@
+// The one remote command that gathers every fact of a host in a single round trip.
+//
+// The script is POSIX sh (dash on Debian, bash on RHEL), runs as the login user (no sudo),
+// sets LC_ALL=C so messages are not translated, and never stops on a failing or missing
+// command: every section is printed after a marker line `@@provision:<name>@@` and the
+// parsers in ./parsers.ts turn a missing or odd section into "unknown"/empty.
+//
+// Why some sections look the way they do:
+// - PATH gets the sbin directories appended: a non-root login on Debian has no /usr/sbin
+//   in PATH, where keepalived, nft and iptables live.
+// - services: `systemctl show` needs a running systemd (PID 1); when it fails ("System has
+//   not been booted with systemd as init system"), `systemctl is-enabled` still answers,
+//   because it only reads unit files.
+// - clock: see the comment on the clock section below.
+// - The script is passed as ONE argument to `sh -c`, so it runs in sh whatever the login
+//   shell is (bash, zsh, fish, csh).
+import { sh, type Shell } from '../transport/quote.js';
+
+export const MARKER_PREFIX = '@@provision:';
+export const MARKER_SUFFIX = '@@';
+
+/** The marker line that opens a section of the gather output. */
+export function marker(name: string): string {
+  return `${MARKER_PREFIX}${name}${MARKER_SUFFIX}`;
+}
+
+/** Facts that can be gathered (or re-gathered) on their own. */
+export const SECTIONS = [
+  'os',
+  'hostname',
+  'packageManager',
+  'packages',
+  'services',
+  'selinux',
+  'firewall',
+  'interfaces',
+  'virt',
+  'keepalived',
+  'clock',
+  'uid',
+] as const;
+export type SectionName = (typeof SECTIONS)[number];
+
+/** Marker names printed in the output (a section may print more than one, e.g. packages). */
+export const MARKERS = {
+  begin: 'begin',
+  end: 'end',
+  os: 'os',
+  hostname: 'hostname',
+  packageManager: 'pm',
+  packagesDpkg: 'packages-dpkg',
+  packagesRpm: 'packages-rpm',
+  services: 'services',
+  init: 'init',
+  selinux: 'selinux',
+  firewall: 'firewall',
+  ipJson: 'ip-json',
+  ipText: 'ip-text',
+  virt: 'virt',
+  keepalived: 'keepalived',
+  clock: 'clock',
+  uid: 'uid',
+} as const;
+
+/** systemd unit names: letters, digits, ":-_.\@" (systemd.unit(5)); refuse anything else. */
+const UNIT_NAME = /^[A-Za-z0-9:_.\\@-]+$/;
+
+export function isValidUnitName(name: string): boolean {
+  return name.length > 0 && name.length <= 255 && UNIT_NAME.test(name);
+}
+
+const PRELUDE = `LC_ALL=C; export LC_ALL
+PATH="\${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin"; export PATH
+has() { command -v "$1" >/dev/null 2>&1; }
+m() { printf '\\n${MARKER_PREFIX}%s${MARKER_SUFFIX}\\n' "$1"; }
+first() { head -n 1 | tr -d '\\r'; }
+m ${MARKERS.begin}`;
+
+// Each part is trusted shell text written here; the only outside values (unit names) go
+// through `sh`/`q` in servicesPart().
+const PARTS: Record<Exclude<SectionName, 'services'>, string> = {
+  os: `m ${MARKERS.os}
+cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null`,
+
+  hostname: `m ${MARKERS.hostname}
+uname -n 2>/dev/null || cat /proc/sys/kernel/hostname 2>/dev/null`,
+
+  packageManager: `m ${MARKERS.packageManager}
+for c in apt-get dnf yum dpkg-query rpm; do has "$c" && printf '%s\\n' "$c"; done`,
+
+  // Both lists when both tools exist (rpm on Debian, dpkg from EPEL); the parser picks by family.
+  packages: `if has dpkg-query; then m ${MARKERS.packagesDpkg}
+dpkg-query -W -f '\${Package}\\t\${Version}\\t\${db:Status-Abbrev}\\n' 2>/dev/null; fi
+if has rpm; then m ${MARKERS.packagesRpm}
+rpm -qa --qf '%{NAME}\\t%{VERSION}-%{RELEASE}\\n' 2>/dev/null; fi`,
+
+  selinux: `m ${MARKERS.selinux}
+if has getenforce; then printf 'getenforce=%s\\n' "$(getenforce 2>&1 | first)"; fi
+if [ -r /sys/fs/selinux/enforce ]; then printf 'enforce=%s\\n' "$(first < /sys/fs/selinux/enforce)"; fi
+if [ -r /etc/selinux/config ]; then grep -E '^SELINUX=' /etc/selinux/config 2>/dev/null | sed 's/^/config-/'; fi`,
+
+  // Rule sets are readable only by root: as a plain user the service states decide.
+  firewall: `m ${MARKERS.firewall}
+for c in firewall-cmd nft iptables; do has "$c" && printf 'bin=%s\\n' "$c"; done
+if has firewall-cmd; then printf 'firewall-cmd-state=%s\\n' "$(firewall-cmd --state 2>&1 | first)"; fi
+if has systemctl; then for s in firewalld nftables iptables; do printf 'unit-%s=%s\\n' "$s" "$(systemctl is-active -- "$s" 2>/dev/null | first)"; done; fi
+if has nft; then if o=$(nft list ruleset 2>&1); then printf 'nft-tables=%s\\n' "$(printf '%s\\n' "$o" | grep -c '^table ')"; else printf 'nft-error=%s\\n' "$(printf '%s\\n' "$o" | first)"; fi; fi
+if has iptables; then printf 'iptables-version=%s\\n' "$(iptables --version 2>&1 | first)"
+if o=$(iptables -S 2>&1); then printf 'iptables-rules=%s\\n' "$(printf '%s\\n' "$o" | grep -c '^-A ')"; else printf 'iptables-error=%s\\n' "$(printf '%s\\n' "$o" | first)"; fi; fi`,
+
+  // JSON when iproute2 supports -j (RHEL 8+, Debian 10+); the full text form otherwise.
+  interfaces: `if has ip; then
+if o=$(ip -j addr 2>/dev/null) && [ -n "$o" ]; then m ${MARKERS.ipJson}; printf '%s\\n' "$o"
+else m ${MARKERS.ipText}; ip addr 2>&1; fi; fi`,
+
+  // systemd-detect-virt prints "none" (exit 1) on bare metal; the files are hints for
+  // minimal containers without it.
+  virt: `m ${MARKERS.virt}
+if has systemd-detect-virt; then printf 'virt=%s\\n' "$(systemd-detect-virt 2>/dev/null | first)"
+printf 'container=%s\\n' "$(systemd-detect-virt --container 2>/dev/null | first)"; fi
+if [ -e /.dockerenv ]; then echo 'hint=docker'; fi
+if [ -e /run/.containerenv ]; then echo 'hint=podman'; fi
+if [ -r /run/systemd/container ]; then printf 'hint=%s\\n' "$(first < /run/systemd/container)"; fi`,
+
+  // keepalived prints its version on stderr.
+  keepalived: `m ${MARKERS.keepalived}
+if has keepalived; then keepalived --version 2>&1 | head -n 2; fi`,
+
+  // Can the host set its clock? The login user is not root, so its own CapEff says nothing
+  // about what root (sudo, or a time daemon started by PID 1) may do. Every process's
+  // capabilities are capped by its bounding set, inherited from PID 1 down through sshd and
+  // sudo; a container runtime (docker, systemd-nspawn) drops CAP_SYS_TIME from the bounding
+  // set of the container's PID 1. So the answer is bit 25 of PID 1's CapBnd (the session's
+  // own CapBnd when /proc/1/status is hidden). In a user namespace that is not the initial
+  // one (uid_map is not "0 0 4294967295") the capability does not reach the clock at all.
+  clock: `m ${MARKERS.clock}
+grep -E '^Cap(Eff|Bnd):' /proc/self/status 2>/dev/null | sed 's/^/self:/'
+grep -E '^CapBnd:' /proc/1/status 2>/dev/null | sed 's/^/init:/'
+if [ -r /proc/self/uid_map ]; then sed 's/^/uid_map:/' /proc/self/uid_map; fi`,
+
+  uid: `m ${MARKERS.uid}
+id -u 2>/dev/null`,
+};
+
+/**
+ * The services section. Per unit: `unit=<name>`, then `systemctl show` properties, or when
+ * show fails its message as `error=` lines and the offline answer of `is-enabled`.
+ */
+function servicesPart(services: string[]): string {
+  const units = [...new Set(services)];
+  for (const u of units) {
+    if (!isValidUnitName(u)) throw new Error(`not a systemd unit name: ${JSON.stringify(u)}`);
+  }
+  const head = `m ${MARKERS.init}
+if [ -d /run/systemd/system ]; then echo 'booted=yes'; else echo 'booted=no'; fi
+if [ -r /proc/1/comm ]; then printf 'pid1=%s\\n' "$(first < /proc/1/comm)"; fi
+m ${MARKERS.services}`;
+  if (units.length === 0) return head;
+  const loop = sh`if has systemctl; then for u in ${units}; do printf 'unit=%s\\n' "$u"
+if o=$(systemctl show -p LoadState -p ActiveState -p UnitFileState -- "$u" 2>&1); then printf '%s\\n' "$o"
+else printf '%s\\n' "$o" | sed 's/^/error=/'; printf 'is-enabled=%s\\n' "$(systemctl is-enabled -- "$u" 2>&1 | first)"; fi
+done; else echo 'error=systemctl: command not found'; fi`;
+  return `${head}\n${loop.text}`;
+}
+
+export interface GatherOptions {
+  /** systemd units whose state to report (the union of the services the roles mention). */
+  services: string[];
+  /** Only these sections (default: all). Used to refresh part of the cache cheaply. */
+  sections?: readonly SectionName[];
+}
+
+/** The script text (what runs inside `sh -c`). */
+export function gatherScriptBody(opts: GatherOptions): string {
+  const wanted = new Set<SectionName>(opts.sections ?? SECTIONS);
+  const parts = [PRELUDE];
+  for (const s of SECTIONS) {
+    if (!wanted.has(s)) continue;
+    parts.push(s === 'services' ? servicesPart(opts.services) : PARTS[s]);
+  }
+  parts.push(`m ${MARKERS.end}`, 'exit 0');
+  return parts.join('\n') + '\n';
+}
+
+/**
+ * The gather command: `sh -c '<script>'`, one round trip, run as the login user.
+ * Throws only on a service name that is not a systemd unit name (a programming error).
+ */
+export function gatherScript(opts: GatherOptions): Shell {
+  return sh`sh -c ${gatherScriptBody(opts)}`;
+}
+
+/** One small command that reports one or more units, in the services section format. */
+export function serviceStateScript(services: string[]): Shell {
+  return gatherScript({ services, sections: ['services'] });
+}
