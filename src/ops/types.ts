@@ -13,6 +13,8 @@ export interface OpContext {
   factsChanged(update: (f: Facts) => void): void;
   check: boolean;
   diff: boolean;
+  /** Open a fresh SSH connection to this host and close it: proves new sessions still get in. */
+  probeNewConnection?: () => Promise<void>;
 }
 
 export interface Plan {

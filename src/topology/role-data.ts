@@ -1,0 +1,8 @@
+// The HA model as roles see it: derived once per run from the whole inventory.
+import type { RoleContext } from '../runner/role.js';
+import type { HaModel } from './types.js';
+import { deriveTopology } from './model.js';
+
+export function haModel(r: RoleContext): HaModel {
+  return r.once('ha-model', () => deriveTopology([...r.inventory.hosts.values()]));
+}
