@@ -50,6 +50,13 @@ export interface ConnectionSpec {
   /** "user@host:port" of a jump host (ProxyJump), resolved recursively. */
   proxyJump?: ConnectionSpec;
   hostKeyPolicy: 'strict' | 'accept-new' | 'off';
+  /** known_hosts files read, in order; `accept-new` appends to the first. */
   knownHostsFiles: string[];
   connectTimeoutMs: number;
+  /** ssh-agent socket (SSH_AUTH_SOCK or IdentityAgent); tried before the key files. */
+  agent?: string;
+  /** Name to look the host key up under instead of the address (ssh_config HostKeyAlias). */
+  hostKeyAlias?: string;
+  /** SSH-level keepalive interval (default 15000; 0 disables). */
+  keepaliveIntervalMs?: number;
 }
