@@ -28,22 +28,28 @@ interface RemoteStat {
   group?: string;
   type?: string;
   sha256?: string;
+  /** Temp files of an earlier upload to this path that never got renamed (a killed run). */
+  stale: string[];
 }
 
 const STAT_MARK = '@@stat@@';
+const STALE_MARK = '@@stale@@';
 
 export function parseStat(stdout: string): RemoteStat {
   const line = stdout.split('\n').find((l) => l.startsWith(STAT_MARK));
-  if (!line) return { exists: false };
+  if (!line) return { exists: false, stale: [] };
   const [, mode, owner, group, type, sha] = line.split('\t');
-  if (mode === 'absent') return { exists: false };
-  return { exists: true, mode: parseInt(mode, 8), owner, group, type, sha256: sha || undefined };
+  const stale = stdout.split('\n').filter((l) => l.startsWith(STALE_MARK)).map((l) => l.slice(STALE_MARK.length + 1));
+  if (mode === 'absent') return { exists: false, stale };
+  return { exists: true, mode: parseInt(mode, 8), owner, group, type, sha256: sha || undefined, stale };
 }
 
 /** One round trip: type, mode, owner, group and sha256 (regular files) of a path. */
 export async function remoteStat(ctx: OpContext, p: string): Promise<RemoteStat> {
+  const dir = path.posix.dirname(p);
+  const base = path.posix.basename(p);
   const r = await ctx.transport.exec(
-    sh`if [ -e ${p} ]; then printf '%s\t' ${STAT_MARK}; stat --printf '%a\t%U\t%G\t%F\t' -- ${p}; if [ -f ${p} ]; then sha256sum < ${p} | cut -d' ' -f1; else echo; fi; else printf '%s\tabsent\n' ${STAT_MARK}; fi`,
+    sh`for f in ${dir}/.${base}.provision-tmp-*; do [ -e "$f" ] && printf '%s\t%s\n' ${STALE_MARK} "$f"; done; if [ -e ${p} ]; then printf '%s\t' ${STAT_MARK}; stat --printf '%a\t%U\t%G\t%F\t' -- ${p}; if [ -f ${p} ]; then sha256sum < ${p} | cut -d' ' -f1; else echo; fi; else printf '%s\tabsent\n' ${STAT_MARK}; fi`,
   );
   if (r.code !== 0) throw new OpError(`cannot read ${p}: ${r.stderr.trim()}`);
   return parseStat(r.stdout);
@@ -94,18 +100,27 @@ export async function planFile(ctx: OpContext, spec: FileSpec): Promise<Plan> {
   }
   const contentChanged = !st.exists || st.sha256 !== sha256(content);
   const meta = st.exists ? metaChanges(st, spec) : [];
-  if (!contentChanged && meta.length === 0) return { changed: false };
+  if (!contentChanged && meta.length === 0 && st.stale.length === 0) return { changed: false };
+  const cleanStale = async () => {
+    if (st.stale.length) await run(ctx, sh`rm -f -- ${st.stale}`, 'remove stale temp files');
+  };
   let diff: string | undefined;
   if (ctx.diff && contentChanged) {
     const before = st.exists ? await remoteRead(ctx, spec.path) : null;
     diff = unifiedDiff(spec.path, before, content.toString());
   }
-  const message = !st.exists ? 'created' : [contentChanged ? 'content' : '', ...meta].filter(Boolean).join(', ');
+  const message = [
+    !st.exists ? 'created' : contentChanged ? 'content' : '',
+    ...meta,
+    st.stale.length ? `${st.stale.length} stale temp file(s) from an interrupted run removed` : '',
+  ].filter(Boolean).join(', ');
   return {
     changed: true,
     diff,
     message,
     apply: async () => {
+      await cleanStale();
+      if (!contentChanged && meta.length === 0) return;
       if (!contentChanged) {
         // Metadata only: no rewrite.
         if (spec.mode) await run(ctx, sh`chmod ${spec.mode} -- ${spec.path}`, 'chmod');
