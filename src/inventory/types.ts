@@ -1,4 +1,5 @@
 // A resolved inventory: every host with its groups and merged variables (Ansible precedence).
+import type { SourcePos } from '../errors.js';
 
 export interface Host {
   /** Inventory name (what --limit and the recap use). */
@@ -7,18 +8,33 @@ export interface Host {
   groups: string[];
   /** Merged variables: all < parent groups < child groups < host (group_vars/host_vars files included). */
   vars: Record<string, unknown>;
+  /** Where the host first appears in the inventory file. */
+  pos?: SourcePos;
 }
 
 export interface Group {
   name: string;
-  hosts: string[]; // direct members
-  children: string[];
+  hosts: string[]; // direct members, in the order they were added (as ansible-inventory lists them)
+  children: string[]; // direct child groups, in the order they were added
+  /** This group's own variables: the inventory file's `vars:` overridden by group_vars/<name> files. */
   vars: Record<string, unknown>;
+  /** Direct parent groups (`all` for a top-level group). */
+  parents?: string[];
+  /** Longest path from `all` (all = 0); deeper groups' variables win. */
+  depth?: number;
+  /** `ansible_group_priority` (default 1); breaks ties between groups of equal depth. */
+  priority?: number;
+  /** Where the group is first defined in the inventory file (absent for implicit `all`/`ungrouped`). */
+  pos?: SourcePos;
 }
 
 export interface Inventory {
   /** Absolute path of the inventory file. */
   file: string;
+  /** In the order hosts first appear in the inventory file. */
   hosts: Map<string, Host>;
+  /** `all`, `ungrouped`, then groups in the order they first appear. */
   groups: Map<string, Group>;
+  /** Things Ansible accepts with a warning (e.g. a host and a group with the same name). */
+  warnings?: string[];
 }

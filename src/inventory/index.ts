@@ -1,0 +1,6 @@
+// The inventory layer: Ansible-compatible YAML inventories to typed hosts with merged variables.
+export type { Host, Group, Inventory } from './types.js';
+export { loadInventory } from './load.js';
+export { inventoryList, type InventoryList, type InventoryListGroup } from './list.js';
+export { matchHosts, splitHostPattern, type MatchOptions } from './match.js';
+export { expandHostPattern, expandHostRange } from './hostpattern.js';
