@@ -35,6 +35,8 @@ type SshClient = InstanceType<typeof Client>;
 
 /** OpenSSH's MaxSessions defaults to 10: stay below it. */
 export const DEFAULT_MAX_CHANNELS = 8;
+/** Attempts to open a channel the server refuses (its session slots free up a little late). */
+const OPEN_ATTEMPTS = 30;
 
 export interface SshTransportOptions {
   /** Warnings (host key checking off, ...). Never printed by the transport itself. */
@@ -58,6 +60,8 @@ export interface ChannelStats {
   opened: number;
   /** Requests waiting for a free channel. */
   waiting: number;
+  /** Channel opens the server refused and we retried. */
+  openRetries: number;
 }
 
 const warnedOff = new WeakSet<(message: string) => void>();
@@ -78,6 +82,7 @@ export class SshTransport implements Transport {
   private sftpP?: Promise<SFTPWrapper>;
   private ownJump?: SshTransport;
   private rootP?: Promise<boolean>;
+  private openRetries = 0;
 
   constructor(spec: ConnectionSpec, opts: SshTransportOptions = {}) {
     this.spec = spec;
@@ -95,7 +100,7 @@ export class SshTransport implements Transport {
 
   get channelStats(): ChannelStats {
     const s = this.channels.stats;
-    return { open: s.active, peak: s.peak, opened: s.total, waiting: s.waiting };
+    return { open: s.active, peak: s.peak, opened: s.total, waiting: s.waiting, openRetries: this.openRetries };
   }
 
   /** Connect (once; later calls share the same attempt, a failure included). */
@@ -392,6 +397,7 @@ export class SshTransport implements Transport {
     const client = await this.ready();
     const release = await this.channels.acquire();
     try {
+      const ch = await this.openChannel<ClientChannel>('a command', (cb) => client.exec(text, cb));
       return await new Promise<ExecResult>((resolve, reject) => {
         let settled = false;
         const fail = (reason: string): void => {
@@ -402,119 +408,142 @@ export class SshTransport implements Transport {
         };
         if (this.lostReason) return fail(this.lostReason);
         this.pending.add(fail);
-        client.exec(text, (err, ch) => {
-          if (err) {
-            if (settled) return;
-            settled = true;
-            this.pending.delete(fail);
-            reject(new HostError(this.host, 'failed', `cannot start a command on ${this.label}: ${errMessage(err)}`));
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        let code: number | null = null;
+        let signal: string | undefined;
+        let sawExit = false;
+        let timedOut = false;
+        let timer: NodeJS.Timeout | undefined;
+
+        // become-with-password state
+        let started = !become;
+        let preOut = Buffer.alloc(0);
+        let preErr = Buffer.alloc(0);
+        let prompts = 0;
+        const markerLine = become ? Buffer.from(become.marker + '\n') : Buffer.alloc(0);
+        const promptBuf = become ? Buffer.from(become.prompt) : Buffer.alloc(0);
+        const sendStdin = (): void => {
+          if (opts.stdin !== undefined) ch.end(opts.stdin);
+          else ch.end();
+        };
+        const start = (): void => {
+          started = true;
+          if (preErr.length) errOut.push(preErr);
+          preErr = Buffer.alloc(0);
+          sendStdin();
+        };
+
+        ch.on('data', (d: Buffer) => {
+          if (started) {
+            out.push(d);
             return;
           }
-          const out: Buffer[] = [];
-          const errOut: Buffer[] = [];
-          let code: number | null = null;
-          let signal: string | undefined;
-          let sawExit = false;
-          let timedOut = false;
-          let timer: NodeJS.Timeout | undefined;
-
-          // become-with-password state
-          let started = !become;
-          let preOut = Buffer.alloc(0);
-          let preErr = Buffer.alloc(0);
-          let prompts = 0;
-          const markerLine = become ? Buffer.from(become.marker + '\n') : Buffer.alloc(0);
-          const promptBuf = become ? Buffer.from(become.prompt) : Buffer.alloc(0);
-          const sendStdin = (): void => {
-            if (opts.stdin !== undefined) ch.end(opts.stdin);
-            else ch.end();
-          };
-          const start = (): void => {
-            started = true;
-            if (preErr.length) errOut.push(preErr);
-            preErr = Buffer.alloc(0);
-            sendStdin();
-          };
-
-          ch.on('data', (d: Buffer) => {
-            if (started) {
-              out.push(d);
-              return;
-            }
-            preOut = Buffer.concat([preOut, d]);
-            const i = preOut.indexOf(markerLine);
-            if (i >= 0) {
-              if (i > 0) out.push(preOut.subarray(0, i));
-              const rest = preOut.subarray(i + markerLine.length);
-              if (rest.length) out.push(rest);
-              preOut = Buffer.alloc(0);
-              start();
-            }
-          });
-          ch.stderr.on('data', (d: Buffer) => {
-            if (started) {
-              errOut.push(d);
-              return;
-            }
-            preErr = Buffer.concat([preErr, d]);
-            let i: number;
-            while ((i = preErr.indexOf(promptBuf)) >= 0) {
-              preErr = Buffer.concat([preErr.subarray(0, i), preErr.subarray(i + promptBuf.length)]);
-              prompts++;
-              if (prompts === 1) ch.write(become!.password + '\n');
-              else ch.end(); // the password was refused: let sudo give up
-            }
-          });
-          ch.on('exit', (c: number | null, sig?: string) => {
-            sawExit = true;
-            if (typeof c === 'number') code = c;
-            else {
-              code = null;
-              signal = sig ? `SIG${sig}` : undefined;
-            }
-          });
-          ch.on('close', () => {
-            if (timer) clearTimeout(timer);
-            if (settled) return;
-            settled = true;
-            this.pending.delete(fail);
-            if (!started) {
-              if (preOut.length) out.push(preOut);
-              if (preErr.length) errOut.push(preErr);
-            }
-            let stderr = Buffer.concat(errOut).toString('utf8');
-            if (prompts > 1) stderr += (stderr.endsWith('\n') || stderr === '' ? '' : '\n') + 'provision: the become password was refused by sudo\n';
-            const result: ExecResult = { stdout: Buffer.concat(out).toString('utf8'), stderr, code };
-            if (timedOut) {
-              result.code = null;
-              result.signal = 'TIMEOUT';
-            } else if (signal) {
-              result.signal = signal;
-            } else if (!sawExit) {
-              if (this.lostReason) {
-                reject(this.unreachable(`connection to ${this.label} lost: ${this.lostReason}`));
-                return;
-              }
-              result.signal = 'UNKNOWN';
-            }
-            resolve(result);
-          });
-          if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
-            timer = setTimeout(() => {
-              timedOut = true;
-              try {
-                ch.signal('KILL');
-              } catch {
-                // the server may not support signals: closing the channel is enough for us
-              }
-              ch.close();
-            }, opts.timeoutMs);
+          preOut = Buffer.concat([preOut, d]);
+          const i = preOut.indexOf(markerLine);
+          if (i >= 0) {
+            if (i > 0) out.push(preOut.subarray(0, i));
+            const rest = preOut.subarray(i + markerLine.length);
+            if (rest.length) out.push(rest);
+            preOut = Buffer.alloc(0);
+            start();
           }
-          if (started) sendStdin();
         });
+        ch.stderr.on('data', (d: Buffer) => {
+          if (started) {
+            errOut.push(d);
+            return;
+          }
+          preErr = Buffer.concat([preErr, d]);
+          let i: number;
+          while ((i = preErr.indexOf(promptBuf)) >= 0) {
+            preErr = Buffer.concat([preErr.subarray(0, i), preErr.subarray(i + promptBuf.length)]);
+            prompts++;
+            if (prompts === 1) ch.write(become!.password + '\n');
+            else ch.end(); // the password was refused: let sudo give up
+          }
+        });
+        ch.on('exit', (c: number | null, sig?: string) => {
+          sawExit = true;
+          if (typeof c === 'number') code = c;
+          else {
+            code = null;
+            signal = sig ? (sig.startsWith('SIG') ? sig : `SIG${sig}`) : undefined;
+          }
+        });
+        ch.on('close', () => {
+          if (timer) clearTimeout(timer);
+          if (settled) return;
+          settled = true;
+          this.pending.delete(fail);
+          if (!started) {
+            if (preOut.length) out.push(preOut);
+            if (preErr.length) errOut.push(preErr);
+          }
+          let stderr = Buffer.concat(errOut).toString('utf8');
+          if (prompts > 1) stderr += (stderr.endsWith('\n') || stderr === '' ? '' : '\n') + 'provision: the become password was refused by sudo\n';
+          const result: ExecResult = { stdout: Buffer.concat(out).toString('utf8'), stderr, code };
+          if (timedOut) {
+            result.code = null;
+            result.signal = 'TIMEOUT';
+          } else if (signal) {
+            result.signal = signal;
+          } else if (!sawExit) {
+            if (this.lostReason) {
+              reject(this.unreachable(`connection to ${this.label} lost: ${this.lostReason}`));
+              return;
+            }
+            result.signal = 'UNKNOWN';
+          }
+          resolve(result);
+        });
+        if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
+          timer = setTimeout(() => {
+            timedOut = true;
+            try {
+              ch.signal('KILL');
+            } catch {
+              // the server may not support signals: closing the channel is enough for us
+            }
+            ch.close();
+          }, opts.timeoutMs);
+        }
+        if (started) sendStdin();
       });
     } finally {
       release();
+    }
+  }
+
+  /**
+   * Open a session channel, retrying while the server refuses it: sshd frees a session slot a
+   * little after the channel closes, so with a full cap a new open can race the old close.
+   */
+  private async openChannel<T>(what: string, open: (cb: (err: Error | undefined, ch: T) => void) => void): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await new Promise<T>((resolve, reject) => {
+          const fail = (reason: string): void => {
+            this.pending.delete(fail);
+            reject(this.unreachable(`connection to ${this.label} lost: ${reason}`));
+          };
+          if (this.lostReason) return fail(this.lostReason);
+          this.pending.add(fail);
+          open((err, ch) => {
+            if (!this.pending.delete(fail)) return; // the connection was lost meanwhile
+            if (err) reject(err);
+            else resolve(ch);
+          });
+        });
+      } catch (e) {
+        if (e instanceof HostError) throw e;
+        if (attempt < OPEN_ATTEMPTS && /channel open failure/i.test(errMessage(e)) && !this.lostReason) {
+          this.openRetries++;
+          await new Promise((r) => setTimeout(r, Math.min(10 * attempt, 100)));
+          continue;
+        }
+        throw new HostError(this.host, 'failed', `cannot open a channel for ${what} on ${this.label}: ${errMessage(e)}`);
+      }
     }
   }
 
@@ -523,21 +552,19 @@ export class SshTransport implements Transport {
       const client = await this.ready();
       // The SFTP session is a session channel too: it holds one slot while open.
       const release = await this.channels.acquire();
-      return new Promise<SFTPWrapper>((resolve, reject) => {
-        client.sftp((err, s) => {
-          if (err) {
-            release();
-            this.sftpP = undefined;
-            reject(new HostError(this.host, 'failed', `cannot open SFTP on ${this.label}: ${errMessage(err)}`));
-            return;
-          }
-          s.on('close', () => {
-            release();
-            this.sftpP = undefined;
-          });
-          resolve(s);
-        });
+      let s: SFTPWrapper;
+      try {
+        s = await this.openChannel<SFTPWrapper>('SFTP', (cb) => client.sftp(cb));
+      } catch (e) {
+        release();
+        this.sftpP = undefined;
+        throw e;
+      }
+      s.on('close', () => {
+        release();
+        this.sftpP = undefined;
       });
+      return s;
     })();
     return this.sftpP;
   }
