@@ -156,10 +156,11 @@ if [ -d /run/systemd/system ]; then echo 'booted=yes'; else echo 'booted=no'; fi
 if [ -r /proc/1/comm ]; then printf 'pid1=%s\\n' "$(first < /proc/1/comm)"; fi
 m ${MARKERS.services}`;
   if (units.length === 0) return head;
-  const loop = sh`if has systemctl; then for u in ${units}; do printf 'unit=%s\\n' "$u"
-if o=$(systemctl show -p LoadState -p ActiveState -p UnitFileState -- "$u" 2>&1); then printf '%s\\n' "$o"
+  const loop = sh`for u in ${units}; do printf 'unit=%s\\n' "$u"
+if ! has systemctl; then echo 'error=systemctl: command not found'
+elif o=$(systemctl show -p LoadState -p ActiveState -p UnitFileState -- "$u" 2>&1); then printf '%s\\n' "$o"
 else printf '%s\\n' "$o" | sed 's/^/error=/'; printf 'is-enabled=%s\\n' "$(systemctl is-enabled -- "$u" 2>&1 | first)"; fi
-done; else echo 'error=systemctl: command not found'; fi`;
+done`;
   return `${head}\n${loop.text}`;
 }
 

@@ -367,7 +367,7 @@ export function parseInterfacesText(text: string): InterfaceFacts[] {
   for (const rawLine of lines(text)) {
     // `ip -o` joins continuation lines with "\" and spaces.
     const line = rawLine.replace(/\\\s+/g, ' ');
-    const linkM = /^\d+:\s+([^:\s]+)(?:@[^:\s]*)?:\s+<([^>]*)>(.*)$/.exec(line);
+    const linkM = /^\d+:\s+([^:\s@]+)(?:@[^:\s]*)?:\s+<([^>]*)>(.*)$/.exec(line);
     if (linkM) {
       current = get(linkM[1]);
       const flags = linkM[2].split(',');
@@ -382,7 +382,7 @@ export function parseInterfacesText(text: string): InterfaceFacts[] {
       if (mac) current.mac = mac[1];
       continue;
     }
-    const oAddr = /^\d+:\s+([^:\s]+?)(?:@\S*)?\s+(inet6?)\s+(\S+)/.exec(line);
+    const oAddr = /^\d+:\s+([^:\s@]+)(?:@\S*)?\s+(inet6?)\s+(\S+)/.exec(line);
     if (oAddr) {
       addAddr(get(oAddr[1]), oAddr[2], oAddr[3]);
       continue;
