@@ -210,7 +210,7 @@ export class FactCache {
   async servicesOf(t: Transport, names: string[]): Promise<Record<string, ServiceState>> {
     const e = this.entry(t.host);
     const have = (await this.get(t)).services;
-    const missing = names.filter((n) => !(n in have));
+    const missing = names.filter((n) => !Object.hasOwn(have, n));
     let all = have;
     if (missing.length) {
       await this.gatherSection(t, 'services', missing);
@@ -243,12 +243,12 @@ export class FactCache {
    */
   recordPackages(host: string, changes: Record<string, string | null>): void {
     this.patch(host, (f) => {
-      const packages = { ...f.packages };
+      const packages = new Map(Object.entries(f.packages));
       for (const [name, v] of Object.entries(changes)) {
-        if (v === null) delete packages[name];
-        else packages[name] = v;
+        if (v === null) packages.delete(name);
+        else packages.set(name, v);
       }
-      return { ...f, packages };
+      return { ...f, packages: Object.fromEntries(packages) };
     });
     // The keepalived version fact comes from the binary: re-read it on the next get().
     if ('keepalived' in changes) this.invalidate(host, 'keepalived');

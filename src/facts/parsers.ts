@@ -13,6 +13,8 @@ import type {
 
 // ---------------------------------------------------------------------------------------
 // small helpers
+// (Name -> value maps are built in a Map and returned through Object.fromEntries, so a name
+// like "__proto__" becomes an ordinary key.)
 
 function lines(text: unknown): string[] {
   if (typeof text !== 'string') return [];
@@ -65,7 +67,8 @@ const REDHAT_IDS = new Set([
 
 /** debian/ubuntu (or ID_LIKE debian) -> debian; rhel/centos/rocky/alma/fedora (or ID_LIKE rhel/fedora) -> redhat. */
 export function familyOf(id: string, idLike = ''): OsFacts['family'] {
-  const ids = [id, ...idLike.split(/\s+/)].map((s) => s.toLowerCase()).filter(Boolean);
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const ids = [str(id), ...str(idLike).split(/\s+/)].map((s) => s.toLowerCase()).filter(Boolean);
   if (ids.some((x) => DEBIAN_IDS.has(x))) return 'debian';
   if (ids.some((x) => REDHAT_IDS.has(x))) return 'redhat';
   return 'unknown';
@@ -108,7 +111,7 @@ export function parsePackageManager(text: string, family: OsFacts['family'] = 'u
  * A line without a status column is taken as installed (plain `-f '${Package}\t${Version}\n'`).
  */
 export function parsePackagesDpkg(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = new Map<string, string>();
   for (const line of lines(text)) {
     const f = line.split('\t');
     if (f.length < 2) continue;
@@ -119,23 +122,23 @@ export function parsePackagesDpkg(text: string): Record<string, string> {
       const status = f[2].trim();
       if (status.length < 2 || status[1] !== 'i') continue;
     }
-    out[name] = version;
+    out.set(name, version);
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /** `rpm -qa --qf '%{NAME}\t%{VERSION}-%{RELEASE}\n'`. Several versions of one name (kernel): the last line wins. */
 export function parsePackagesRpm(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = new Map<string, string>();
   for (const line of lines(text)) {
     const f = line.split('\t');
     if (f.length !== 2) continue;
     const name = f[0].trim();
     const version = f[1].trim();
     if (!name || !version || /\s/.test(name) || /\s/.test(version)) continue;
-    out[name] = version;
+    out.set(name, version);
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -192,13 +195,13 @@ function stateFromBlock(kv: Map<string, string>): ServiceState {
  * lines, keyed by `Id=`, ".service" dropped). Anything undeterminable is "unknown".
  */
 export function parseServices(text: string): Record<string, ServiceState> {
-  const out: Record<string, ServiceState> = {};
+  const out = new Map<string, ServiceState>();
   const all = lines(text);
   if (all.some((l) => l.startsWith('unit='))) {
     let name: string | null = null;
     let block: string[] = [];
     const flush = (): void => {
-      if (name) out[name] = stateFromBlock(keyValues(block.join('\n')));
+      if (name) out.set(name, stateFromBlock(keyValues(block.join('\n'))));
     };
     for (const line of all) {
       if (line.startsWith('unit=')) {
@@ -208,7 +211,7 @@ export function parseServices(text: string): Record<string, ServiceState> {
       } else block.push(line);
     }
     flush();
-    return out;
+    return Object.fromEntries(out);
   }
   // Plain multi-unit `systemctl show` output.
   const blocks = (typeof text === 'string' ? text : '').split(/\r?\n\s*\r?\n/);
@@ -216,9 +219,9 @@ export function parseServices(text: string): Record<string, ServiceState> {
     const kv = keyValues(b);
     const id = kv.get('Id');
     if (!id) continue;
-    out[id.replace(/\.service$/, '')] = stateFromBlock(kv);
+    out.set(id.replace(/\.service$/, ''), stateFromBlock(kv));
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /** The init section: `booted=yes|no` (/run/systemd/system exists), `pid1=<comm>`. */
@@ -230,7 +233,10 @@ export function parseInit(text: string): { systemd: boolean | undefined; pid1: s
 
 /** State of one requested service, or unknown when the output said nothing about it. */
 export function serviceFrom(services: Record<string, ServiceState>, name: string): ServiceState {
-  return services[name] ?? services[name.replace(/\.service$/, '')] ?? { ...UNKNOWN_SERVICE };
+  if (!isRecord(services) || typeof name !== 'string') return { ...UNKNOWN_SERVICE };
+  const own = (k: string): unknown => (Object.hasOwn(services, k) ? services[k] : undefined);
+  const s = own(name) ?? own(name.replace(/\.service$/, ''));
+  return isRecord(s) ? (s as unknown as ServiceState) : { ...UNKNOWN_SERVICE };
 }
 
 // ---------------------------------------------------------------------------------------

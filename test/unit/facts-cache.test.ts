@@ -45,7 +45,7 @@ class FakeHost implements Transport {
       out += '@@provision:init@@\nbooted=yes\npid1=systemd\n@@provision:services@@\n';
       const m = /for u in ([^;]*); do/.exec(cmd.text);
       for (const u of m ? m[1].split(' ').filter(Boolean) : []) {
-        const st = this.units[u];
+        const st = Object.hasOwn(this.units, u) ? this.units[u] : undefined;
         out += st ? `unit=${u}\nLoadState=loaded\nActiveState=${st[0]}\nUnitFileState=${st[1]}\n` : `unit=${u}\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\n`;
       }
     }
@@ -270,4 +270,13 @@ test('factsSummary: packages as a count, the full list only when verbose', async
   const v = factsSummary(f, { verbose: true });
   assert.equal(v.packages.count, 783);
   assert.equal(Object.keys(v.packages.installed ?? {}).length, 783);
+});
+
+test('a unit called "constructor" is not mistaken for a cached one', async () => {
+  const t = new FakeHost();
+  const cache = new FactCache();
+  const st = await cache.service(t, 'constructor');
+  assert.equal(st.load, 'not-found');
+  assert.equal(t.commands.length, 2);
+  cache.recordPackages('h1', { __proto__: '1.0' } as Record<string, string>);
 });

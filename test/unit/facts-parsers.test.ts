@@ -23,6 +23,7 @@ import {
   parseServices,
   parseUid,
   parseVirt,
+  serviceFrom,
   splitSections,
 } from '../../src/facts/parsers.js';
 
@@ -440,4 +441,47 @@ test('splitSections: text before the first marker dropped, marker-looking text i
     ['a', 'x @@provision:b@@ y'],
     ['b', 'z'],
   ]);
+});
+
+test('every parser is total: junk of any shape never throws', async () => {
+  const parsers = await import('../../src/facts/parsers.js');
+  const fns = Object.entries(parsers).filter(([, v]) => typeof v === 'function') as [string, (...a: unknown[]) => unknown][];
+  const junk: unknown[] = [
+    undefined,
+    null,
+    42,
+    {},
+    [],
+    '',
+    '\n\n\n',
+    '=',
+    '\x00\xff\ud800',
+    '@@provision:services@@\nunit=\nunit=a\n',
+    '@@provision:ip-json@@\n[{"ifname":"x","addr_info":[{"family":"inet","local":"1.2.3.4","prefixlen":99999}]}]',
+    '@@provision:clock@@\ninit:CapBnd:\t' + 'f'.repeat(40),
+    'x'.repeat(200_000),
+    Array.from({ length: 2000 }, (_, i) => `${i}: e${i}: <UP> mtu ${i}\n    inet ${i}/${i}`).join('\n'),
+  ];
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const alphabet = '@=:\t\n /.<>,"{}[]0123456789abcdefinetprovisionCapBnd-';
+  for (let i = 0; i < 200; i++) {
+    junk.push(Array.from({ length: Math.floor(rnd() * 300) }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join(''));
+  }
+  for (const [name, fn] of fns) {
+    for (const j of junk) {
+      assert.doesNotThrow(() => fn(j), `${name}(${JSON.stringify(j)?.slice(0, 60)})`);
+    }
+  }
+});
+
+test('names that are Object.prototype keys are ordinary names', () => {
+  const sv = parseServices('unit=__proto__\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\nunit=constructor\nLoadState=not-found\n');
+  assert.deepEqual(Object.keys(sv), ['__proto__', 'constructor']);
+  assert.equal(Object.getPrototypeOf(sv), Object.prototype);
+  assert.equal(serviceFrom(sv, '__proto__').active, 'active');
+  assert.equal(serviceFrom({}, 'constructor').active, 'unknown');
+  assert.equal(serviceFrom({}, 'toString').load, 'unknown');
+  const pk = parsePackagesDpkg('__proto__\t1\tii \n');
+  assert.deepEqual(Object.keys(pk), ['__proto__']);
 });
