@@ -89,6 +89,8 @@ export function startTimeOf(pid: number): string | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm (field 2) may contain spaces and parentheses: split after the last ')'.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie has exited: it only waits for its parent (often pid 1 here) to reap it.
+    if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
     return rest[19]; // field 22 overall = index 19 after "state"
   } catch {
     return undefined;
