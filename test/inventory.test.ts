@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadInventory, inventoryList } from '../src/inventory/index.js';
+import { loadInventory, inventoryList, matchHosts } from '../src/inventory/index.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'inventory');
 const fixtures = readdirSync(FIXTURES, { withFileTypes: true })
@@ -18,23 +18,64 @@ const fixtures = readdirSync(FIXTURES, { withFileTypes: true })
   .map((d) => d.name)
   .sort();
 
-function findAnsibleInventory(): string | undefined {
+function findOnPath(bin: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter).concat('/usr/bin')) {
-    const p = path.join(dir, 'ansible-inventory');
+    const p = path.join(dir, bin);
     if (dir && existsSync(p)) return p;
   }
   return undefined;
 }
-const ansibleInventory = findAnsibleInventory();
+const ansibleInventory = findOnPath('ansible-inventory');
+const ansiblePlaybook = findOnPath('ansible-playbook');
 const skip = ansibleInventory
   ? false
   : 'ansible-inventory not found on PATH (install ansible-core, e.g. `apt-get install ansible-core`): the oracle comparison needs it';
 
-function runAnsible(file: string, cwd: string, cfg: string): Promise<unknown> {
+// Host patterns checked against Ansible's own evaluation (see ansiblePatternHosts): same set of hosts.
+// (Order differs on purpose: matchHosts returns inventory order, Ansible the order the patterns
+// produced the hosts in.)
+const PATTERNS: Array<[fixture: string, pattern: string]> = [
+  ['basic', 'all'],
+  ['basic', 'lb'],
+  ['basic', 'web*'],
+  ['basic', 'ka6*:!ka68'],
+  ['basic', 'all:&web'],
+  ['basic', 'ka67,web2'],
+  ['basic', '!lb'],
+  ['nested', '*'],
+  ['nested', 'dc'],
+  ['nested', 'dc:!rack2'],
+  ['nested', 'r*,&aaa'],
+  ['nested', 'leaf,r1'],
+  ['nested', '&rack2'],
+  ['nested', 'rack?'],
+  ['nested', '~r.*'],
+  ['nested', 'n1'],
+  ['nested', 'dc[0]'],
+  ['nested', 'dc[1:]'],
+  ['nested', 'dc[-1]'],
+  ['nested', 'rack2[0:1]'],
+  ['ranges', 'pad[1:3]'],
+  ['ranges', 'web[0]'],
+  ['ranges', '10.0.0.*'],
+  ['ranges', '~(web|db)-?[1a]'],
+  ['ranges', 'p*'],
+  ['ranges', 'ports,grid,!r1c?'],
+  ['ranges', 'ports:grid:!r1c?'],
+  ['ranges', '[ab]-alpha'],
+  ['ungrouped', 'ungrouped'],
+  ['ungrouped', 'ungrouped:!a*'], // a* matches the group 'all' too: nothing is left
+  ['top-not-all', 'production:!dbservers'],
+  ['top-not-all', 'production:&replicas'],
+];
+
+const patternFixtures = [...new Set(PATTERNS.map(([f]) => f))];
+
+function run(bin: string, args: string[], cwd: string, cfg: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
-      ansibleInventory!,
-      ['-i', file, '--list'],
+      bin,
+      args,
       {
         cwd, // a scratch directory: no ./ansible.cfg, no ./group_vars beside the playbook dir
         env: {
@@ -49,18 +90,47 @@ function runAnsible(file: string, cwd: string, cfg: string): Promise<unknown> {
         maxBuffer: 16 * 1024 * 1024,
       },
       (err, stdout, stderr) => {
-        if (err) return reject(new Error(`ansible-inventory failed on ${file}: ${stderr || err.message}`));
-        try {
-          resolve(JSON.parse(stdout));
-        } catch (e) {
-          reject(new Error(`ansible-inventory printed non-JSON for ${file}: ${(e as Error).message}\n${stdout.slice(0, 500)}`));
-        }
+        if (err) return reject(new Error(`${path.basename(bin)} ${args.join(' ')} failed: ${stderr || err.message}`));
+        resolve(stdout);
       },
     );
   });
 }
 
+async function ansibleList(file: string, cwd: string, cfg: string): Promise<unknown> {
+  const out = await run(ansibleInventory!, ['-i', file, '--list'], cwd, cfg);
+  try {
+    return JSON.parse(out);
+  } catch (e) {
+    throw new Error(`ansible-inventory printed non-JSON for ${file}: ${(e as Error).message}\n${out.slice(0, 500)}`);
+  }
+}
+
+/**
+ * Hosts of each pattern, from one `ansible-playbook --list-hosts` run per fixture: a playbook
+ * with one play per pattern (a play's `hosts:` goes through the same InventoryManager.get_hosts()
+ * as `ansible <pattern> --list-hosts`, and one process per fixture instead of one per pattern).
+ */
+async function ansiblePatternHosts(file: string, patterns: string[], cwd: string, cfg: string): Promise<string[][]> {
+  const playbook = path.join(cwd, `patterns-${path.basename(path.dirname(file))}.yml`);
+  writeFileSync(playbook, patterns.map((p) => `- hosts: ${JSON.stringify(p)}\n  gather_facts: false\n  tasks: []\n`).join(''));
+  const out = await run(ansiblePlaybook!, ['-i', file, playbook, '--list-hosts'], cwd, cfg);
+  const plays = out.split(/^\s*play #\d+ /m).slice(1);
+  assert.equal(plays.length, patterns.length, out);
+  return plays.map((block) => {
+    const lines = block.split('\n').map((l) => l.trim());
+    const at = lines.findIndex((l) => /^hosts \(\d+\):$/.test(l));
+    assert.ok(at >= 0, block);
+    const n = Number(/\((\d+)\)/.exec(lines[at]!)![1]);
+    return lines.slice(at + 1, at + 1 + n);
+  });
+}
+
 const expected = new Map<string, unknown>();
+let ansibleVersion = '?';
+const expectedHosts = new Map<string, string[]>();
+const skipPatterns =
+  skip || (ansiblePlaybook ? false : 'ansible-playbook not found on PATH (install ansible-core): the host pattern oracle needs it');
 
 before(async () => {
   if (skip) return;
@@ -69,8 +139,24 @@ before(async () => {
   writeFileSync(cfg, '');
   try {
     // ansible-inventory takes about a second to start: run them all at once.
-    const outs = await Promise.all(fixtures.map((f) => runAnsible(path.join(FIXTURES, f, 'hosts.yaml'), scratch, cfg)));
+    const file = (f: string) => path.join(FIXTURES, f, 'hosts.yaml');
+    const [version, outs, hosts] = await Promise.all([
+      run(ansibleInventory!, ['--version'], scratch, cfg),
+      Promise.all(fixtures.map((f) => ansibleList(file(f), scratch, cfg))),
+      skipPatterns
+        ? []
+        : Promise.all(
+            patternFixtures.map((f) =>
+              ansiblePatternHosts(file(f), PATTERNS.filter(([g]) => g === f).map(([, p]) => p), scratch, cfg),
+            ),
+          ),
+    ]);
+    ansibleVersion = version.split('\n')[0]!.trim();
     fixtures.forEach((f, i) => expected.set(f, outs[i]));
+    patternFixtures.forEach((f, i) => {
+      const ps = PATTERNS.filter(([g]) => g === f).map(([, p]) => p);
+      ps.forEach((p, j) => expectedHosts.set(`${f} ${p}`, hosts[i]![j]!));
+    });
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -84,6 +170,17 @@ for (const name of fixtures) {
   test(`ansible-inventory --list oracle: ${name}`, { skip }, async () => {
     const inv = await loadInventory(path.join(FIXTURES, name, 'hosts.yaml'));
     const ours = JSON.parse(JSON.stringify(inventoryList(inv)));
-    assert.deepStrictEqual(ours, expected.get(name));
+    assert.deepStrictEqual(ours, expected.get(name), `differs from ${ansibleVersion} (written against ansible-core 2.14)`);
+  });
+}
+
+for (const [name, pattern] of PATTERNS) {
+  test(`ansible-playbook --list-hosts oracle: ${name} '${pattern}'`, { skip: skipPatterns }, async () => {
+    const inv = await loadInventory(path.join(FIXTURES, name, 'hosts.yaml'));
+    const ours = matchHosts(inv, [pattern], { allowEmpty: true }).map((h) => h.name);
+    const theirs = expectedHosts.get(`${name} ${pattern}`)!;
+    assert.deepStrictEqual([...ours].sort(), [...theirs].sort(), `ours: ${ours.join(' ')}; ${ansibleVersion}: ${theirs.join(' ')}`);
+    const order = [...inv.hosts.keys()];
+    assert.deepStrictEqual(ours, [...ours].sort((a, b) => order.indexOf(a) - order.indexOf(b)), 'inventory order');
   });
 }

@@ -110,6 +110,10 @@ class Builder {
   addChild(parent: string, child: string, at?: Node): void {
     const p = this.groups.get(parent)!;
     if (p.children.includes(child)) return;
+    if (child === 'all' && parent !== 'all') {
+      // Every group ends up under `all`, so `all` under anything is always a loop.
+      throw this.src.error(at, `children cycle: ${parent} -> all -> ${parent} ('all' contains every group and cannot be a child)`);
+    }
     const loop = parent === child ? [child] : this.pathDown(child, parent);
     if (loop) {
       const cycle = [parent, ...loop].join(' -> ');

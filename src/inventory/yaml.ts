@@ -160,6 +160,15 @@ export class YamlSource {
     const src = new YamlSource(file, text, doc, lc);
     const first = doc.errors[0];
     if (first) {
+      if (first.code === 'DUPLICATE_KEY') {
+        // The yaml package points after the previous value; point at the repeated key instead.
+        const dup = findDuplicateKey(doc.contents as Node | null);
+        if (dup) {
+          const at = lc.linePos(dup.again.range![0]);
+          const was = lc.linePos(dup.first.range![0]);
+          throw src.errorAt(at.line, at.col, `duplicate key '${String(dup.again.source ?? dup.again.value)}' (first at line ${was.line}, column ${was.col})`);
+        }
+      }
       const { line, col } = lc.linePos(first.pos[0]);
       throw src.errorAt(line, col, yamlMessage(first.code, first.message));
     }
@@ -273,6 +282,31 @@ export class YamlSource {
     }
     throw this.error(node, 'unsupported YAML node');
   }
+}
+
+/** The first key of a mapping that repeats an earlier key of the same mapping (scalar keys). */
+function findDuplicateKey(node: Node | null): { first: Scalar; again: Scalar } | null {
+  if (isMap(node)) {
+    const seen: Scalar[] = [];
+    for (const item of node.items) {
+      const k = item.key as Node | null;
+      if (isScalar(k) && typeof k.value !== 'symbol' && k.range) {
+        const prev = seen.find((s) => s.value === k.value);
+        if (prev) return { first: prev, again: k };
+        seen.push(k);
+      }
+    }
+    for (const item of node.items) {
+      const d = findDuplicateKey(item.key as Node | null) ?? findDuplicateKey(item.value as Node | null);
+      if (d) return d;
+    }
+  } else if (isSeq(node)) {
+    for (const it of node.items) {
+      const d = findDuplicateKey(it as Node | null);
+      if (d) return d;
+    }
+  }
+  return null;
 }
 
 /** Assign without ever touching a prototype (a key may be "__proto__"). */
