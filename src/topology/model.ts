@@ -79,7 +79,11 @@ export function buildTopology(hosts: Host[], opts: DeriveOptions = {}): BuildRes
     err('lb-group-empty', `no host is in group "${lbGroup}" (ha.lb_group)`, `put the load balancers under children.${lbGroup}.hosts, or set ha.lb_group`, { path: [haHost.name, 'ha', 'lb_group'] });
   }
   const spec = v.spec;
-  if (!spec) return { findings: withPos(), fatal: true };
+  if (!spec) {
+    // Still report what is wrong in the LBs' own vars, so one run shows every mistake.
+    for (const h of lbs) findings.push(...validateHostVars(h.name, h.vars, { lb: true, networks: [] }).findings);
+    return { findings: withPos(), fatal: true };
+  }
   const fatalBefore = () => findings.some((f) => f.severity === 'error' && (f.code.startsWith('schema-') || f.code === 'ha-missing' || f.code === 'secret-unresolved'));
 
   // Every LB should see the same `ha`; a host_vars override would make the nodes disagree.

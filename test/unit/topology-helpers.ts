@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, isCollection, isNode } from 'yaml';
-import type { Host } from '../../src/inventory/types.ts';
-import type { SourcePos } from '../../src/errors.ts';
-import type { PosResolver } from '../../src/topology/types.ts';
+import type { Host } from '../../src/inventory/types.js';
+import type { SourcePos } from '../../src/errors.js';
+import type { PosResolver } from '../../src/topology/types.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const FIXTURES = join(ROOT, 'test/fixtures/topology');
