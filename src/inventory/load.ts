@@ -39,6 +39,7 @@ type Vars = Record<string, unknown>;
 interface GroupState {
   name: string;
   hosts: string[];
+  hostSet: Set<string>;
   children: string[];
   parents: string[];
   vars: Vars;
@@ -89,7 +90,7 @@ class Builder {
   addGroup(name: string, pos?: SourcePos): GroupState {
     let g = this.groups.get(name);
     if (!g) {
-      g = { name, hosts: [], children: [], parents: [], vars: {}, priority: 1, pos };
+      g = { name, hosts: [], hostSet: new Set(), children: [], parents: [], vars: {}, priority: 1, pos };
       this.groups.set(name, g);
     }
     return g;
@@ -132,7 +133,8 @@ class Builder {
       this.hosts.set(name, h);
     }
     const g = this.groups.get(group)!;
-    if (!g.hosts.includes(name)) {
+    if (!g.hostSet.has(name)) {
+      g.hostSet.add(name);
       g.hosts.push(name);
       h.direct.push(group);
     }
@@ -142,6 +144,7 @@ class Builder {
   removeHost(group: string, name: string): void {
     const g = this.groups.get(group)!;
     g.hosts = g.hosts.filter((x) => x !== name);
+    g.hostSet.delete(name);
     const h = this.hosts.get(name)!;
     h.direct = h.direct.filter((x) => x !== group);
   }
@@ -365,9 +368,13 @@ async function dirVarsFiles(dir: string): Promise<string[]> {
 }
 
 /** DataLoader.find_vars_files(): the first of name, name.yml, name.yaml, name.json that exists. */
-async function findVarsFiles(dir: string, name: string): Promise<string[]> {
+async function findVarsFiles(dir: string, name: string, listing: Set<string>): Promise<string[]> {
   const base = path.join(dir, name);
+  // One readdir of group_vars/ (or host_vars/) answers "does it exist?" for plain names without
+  // a stat per candidate: thousands of hosts, few host_vars files.
+  const plain = !name.includes('/') && !name.includes(path.sep);
   for (const ext of ['', ...VARS_EXTENSIONS]) {
+    if (plain && !listing.has(name + ext)) continue;
     const full = base + ext;
     const k = await kindOf(full);
     if (k === 'dir') return dirVarsFiles(full);
@@ -385,19 +392,29 @@ async function loadVarsFile(file: string): Promise<Vars> {
   return src.toJS(root) as Vars;
 }
 
-/** Variables of one entity from <inventory dir>/<subdir>/, files merged in order (replace). */
-async function entityVars(invDir: string, subdir: 'group_vars' | 'host_vars', name: string, warnings: string[]): Promise<Vars> {
-  if (name.startsWith('/')) return {}; // Ansible skips 'chroot'-like names
+/** Variables of each named entity from <inventory dir>/<subdir>/, each one's files merged in order. */
+async function entitiesVars(
+  invDir: string,
+  subdir: 'group_vars' | 'host_vars',
+  names: string[],
+  warnings: string[],
+): Promise<Map<string, Vars>> {
+  const out = new Map<string, Vars>(names.map((n) => [n, {}]));
   const dir = path.join(invDir, subdir);
   const k = await kindOf(dir);
-  if (k === null) return {};
+  if (k === null) return out;
   if (k !== 'dir') {
-    const w = `Found ${subdir} that is not a directory, skipping: ${dir}`;
-    if (!warnings.includes(w)) warnings.push(w);
-    return {};
+    warnings.push(`Found ${subdir} that is not a directory, skipping: ${dir}`);
+    return out;
   }
-  const out: Vars = {};
-  for (const f of await findVarsFiles(dir, name)) merge(out, await loadVarsFile(f));
+  const listing = new Set(await readdir(dir).catch(() => [] as string[]));
+  await Promise.all(
+    names.map(async (name) => {
+      if (name.startsWith('/')) return; // Ansible skips 'chroot'-like names
+      const vars = out.get(name)!;
+      for (const f of await findVarsFiles(dir, name, listing)) merge(vars, await loadVarsFile(f));
+    }),
+  );
   return out;
 }
 
@@ -421,12 +438,10 @@ export async function loadInventory(file: string): Promise<Inventory> {
   const depth = b.depths();
   const groupNames = [...b.groups.keys()];
   const hostNames = [...b.hosts.keys()];
-  const [groupFiles, hostFiles] = await Promise.all([
-    Promise.all(groupNames.map((g) => entityVars(invDir, 'group_vars', g, b.warnings))),
-    Promise.all(hostNames.map((h) => entityVars(invDir, 'host_vars', h, b.warnings))),
+  const [gFile, hFile] = await Promise.all([
+    entitiesVars(invDir, 'group_vars', groupNames, b.warnings),
+    entitiesVars(invDir, 'host_vars', hostNames, b.warnings),
   ]);
-  const gFile = new Map(groupNames.map((g, i) => [g, groupFiles[i]!]));
-  const hFile = new Map(hostNames.map((h, i) => [h, hostFiles[i]!]));
 
   const sortGroups = (names: string[]) =>
     names
