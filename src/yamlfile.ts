@@ -10,10 +10,10 @@ export interface YamlFile {
   text: string;
   doc: Document.Parsed;
   value: unknown;
-  /** Position of the node at a path of keys/indexes (the nearest existing ancestor if missing). */
-  pos(path: (string | number)[]): SourcePos;
-  /** An InputError at a path, with an excerpt of that line. */
-  error(path: (string | number)[], message: string): InputError;
+  /** Position of the node at a path of keys/indexes (the nearest existing ancestor if missing); `key`: of the last key itself. */
+  pos(path: (string | number)[], opts?: { key?: boolean }): SourcePos;
+  /** An InputError at a path, with an excerpt of that line; `key`: point at the key, not its value. */
+  error(path: (string | number)[], message: string, opts?: { key?: boolean }): InputError;
 }
 
 export async function readYamlFile(file: string, opts: { version?: '1.1' | '1.2' } = {}): Promise<YamlFile> {
@@ -49,14 +49,14 @@ export function parseYamlText(file: string, text: string, opts: { version?: '1.1
     }
     throw new InputError(`invalid YAML: ${msg}`, p, excerptAt(text, p.line!, p.col));
   }
-  const nodeAt = (path: (string | number)[]): Node | null => {
+  const nodeAt = (path: (string | number)[], wantKey = false): Node | null => {
     let node: unknown = doc.contents;
     let last: Node | null = (doc.contents as Node) ?? null;
-    for (const key of path) {
+    for (const [i, key] of path.entries()) {
       if (isMap(node)) {
         const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(key));
         if (!pair) return last;
-        node = pair.value ?? pair.key;
+        node = wantKey && i === path.length - 1 ? pair.key : pair.value ?? pair.key;
         if (node === null) return isScalar(pair.key) ? (pair.key as Node) : last;
       } else if (isSeq(node) && typeof key === 'number') {
         node = node.items[key];
@@ -65,8 +65,8 @@ export function parseYamlText(file: string, text: string, opts: { version?: '1.1
     }
     return last;
   };
-  const pos = (path: (string | number)[]): SourcePos => {
-    const n = nodeAt(path);
+  const pos = (path: (string | number)[], opts: { key?: boolean } = {}): SourcePos => {
+    const n = nodeAt(path, opts.key);
     return n?.range ? posOf(n.range[0]) : { file };
   };
   return {
@@ -75,8 +75,8 @@ export function parseYamlText(file: string, text: string, opts: { version?: '1.1
     doc,
     value: doc.toJS({ maxAliasCount: 100 }),
     pos,
-    error(path, message) {
-      const p = pos(path);
+    error(path, message, opts) {
+      const p = pos(path, opts);
       return new InputError(message, p, p.line ? excerptAt(text, p.line, p.col) : undefined);
     },
   };

@@ -39,6 +39,7 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
       limit: new Set(session.hosts.map((h) => h.name)),
       selectHosts: (patterns) => matchHosts(session.inventory, patterns, { allowEmpty: true }),
       connect: session.connect,
+      probeConnection: session.probe,
       gatherFacts: session.facts,
       check: values.check,
       diff: values.diff,

@@ -1,10 +1,10 @@
 // What every connecting command shares: the inventory, --limit, one connection per host, facts.
 import path from 'node:path';
 import type { Host, Inventory } from '../inventory/types.js';
-import type { Transport } from '../transport/types.js';
+import type { Transport, ConnectionSpec } from '../transport/types.js';
 import type { Facts } from '../facts/types.js';
 import { loadInventory, matchHosts } from '../inventory/index.js';
-import { TransportPool, connectionSpecFor } from '../transport/index.js';
+import { TransportPool, SshTransport, connectionSpecFor, sh } from '../transport/index.js';
 import { FactCache } from '../facts/index.js';
 import { splitList, hostKeyPolicy, type CliValues, type Io } from './main.js';
 
@@ -13,6 +13,8 @@ export interface Session {
   /** Hosts after --limit, in inventory order. */
   hosts: Host[];
   connect(host: Host): Promise<Transport>;
+  /** Open a fresh connection and close it: proves new SSH sessions still get in (after a firewall change). */
+  probe(host: Host): Promise<void>;
   facts(t: Transport, host: Host): Promise<Facts>;
   close(): Promise<void>;
 }
@@ -20,17 +22,40 @@ export interface Session {
 export async function openSession(inventoryPath: string, values: CliValues, io: Io, services: string[] = []): Promise<Session> {
   const inventory = await loadInventory(path.resolve(inventoryPath));
   const limit = splitList(values.limit);
-  const hosts = limit ? matchHosts(inventory, limit) : matchHosts(inventory, ['all']);
-  const policy = hostKeyPolicy(values['host-key-checking']);
+  const hosts = matchHosts(inventory, limit ?? ['all']);
+  const policy = values['host-key-checking'] ? hostKeyPolicy(values['host-key-checking']) : undefined;
   if (policy === 'off') io.err('WARNING: host key checking is off: any machine answering on these addresses will be trusted');
-  const pool = new TransportPool((host: Host) =>
-    connectionSpecFor(host, { hostKeyPolicy: values['host-key-checking'] ? policy : undefined, becomePassword: process.env.PROVISION_BECOME_PASS }),
-  );
+  // Every connection setting is resolved (and bad ones reported) before the first connection.
+  const specs = new Map<string, ConnectionSpec>();
+  const warned = new Set<string>();
+  for (const h of inventory.hosts.values()) {
+    specs.set(
+      h.name,
+      connectionSpecFor(h, {
+        hostKeyPolicy: policy,
+        warn: (m) => {
+          if (!warned.has(m)) io.err(`WARNING: ${m}`);
+          warned.add(m);
+        },
+      }),
+    );
+  }
+  const pool = new TransportPool((host: Host) => specs.get(host.name)!);
   const cache = new FactCache({ services });
   return {
     inventory,
     hosts,
     connect: (h) => pool.get(h),
+    probe: async (h) => {
+      const t = new SshTransport(specs.get(h.name)!);
+      try {
+        await t.connect();
+        const r = await t.exec(sh`true`);
+        if (r.code !== 0) throw new Error(`a fresh SSH session to ${h.name} could not run a command`);
+      } finally {
+        await t.close();
+      }
+    },
     facts: (t) => cache.get(t),
     close: () => pool.closeAll(),
   };

@@ -57,7 +57,7 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
     for (const k of Object.keys(p)) {
       if (!PLAY_KEYS.includes(k)) {
         const dym = didYouMean(k, PLAY_KEYS);
-        throw y.error([i, k], `unknown play key "${k}"${dym ? ` (did you mean "${dym}"?)` : ''}; known: ${PLAY_KEYS.join(', ')}`);
+        throw y.error([i, k], `unknown play key "${k}"${dym ? ` (did you mean "${dym}"?)` : ''}; known: ${PLAY_KEYS.join(', ')}`, { key: true });
       }
     }
     if (p.hosts === undefined) throw y.error([i], 'play has no "hosts"');
@@ -70,7 +70,7 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
       if (typeof r === 'string') name = r;
       else if (isMapping(r)) {
         for (const k of Object.keys(r)) {
-          if (!ROLE_KEYS.includes(k)) throw y.error([i, 'roles', j, k], `unknown role key "${k}"; known: ${ROLE_KEYS.join(', ')}`);
+          if (!ROLE_KEYS.includes(k)) throw y.error([i, 'roles', j, k], `unknown role key "${k}"; known: ${ROLE_KEYS.join(', ')}`, { key: true });
         }
         const n = r.role ?? r.name;
         if (typeof n !== 'string') throw y.error([i, 'roles', j], 'role entry needs "role: <name>"');

@@ -29,7 +29,7 @@ export interface TemplateSpec extends Omit<FileSpec, 'content' | 'path'> {
   src: string;
   dest: string;
   /** Extra data for the template, on top of { host, vars, facts }. */
-  data?: Record<string, unknown>;
+  data?: object;
 }
 
 export interface RoleContext {

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import ejs from 'ejs';
+import { renderString } from '../topology/render.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Facts } from '../facts/types.js';
 import type { Transport } from '../transport/types.js';
@@ -27,6 +27,8 @@ export interface RunOptions {
   selectHosts: (patterns: string[]) => Host[];
   /** Open (or reuse) the connection to a host; throws HostError('unreachable') on failure. */
   connect: (host: Host) => Promise<Transport>;
+  /** Open a fresh connection to a host and close it (proves new SSH sessions get in). */
+  probeConnection?: (host: Host) => Promise<void>;
   /** Gather facts over a connection (one round trip). */
   gatherFacts: (t: Transport, host: Host) => Promise<Facts>;
   check?: boolean;
@@ -180,6 +182,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       },
       check: !!o.check,
       diff: !!o.diff,
+      probeNewConnection: o.probeConnection ? () => o.probeConnection!(host) : undefined,
     };
     const selected = (taskTags: string[]) => {
       const all = [...baseTags, ...taskTags];
@@ -322,11 +325,11 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
 
 const templateCache = new Map<string, Promise<string>>();
 
-/** Render an ejs template with HTML escaping off: `<%=` and `<%-` both output raw text. */
+/** Render an ejs template file; escaping is off and `<%=` refused (see renderString). */
 export async function renderTemplateFile(file: string, data: Record<string, unknown>): Promise<string> {
   let text = templateCache.get(file);
   if (!text) templateCache.set(file, (text = readFile(file, 'utf8')));
-  return ejs.render(await text, data, { escape: (s: unknown) => String(s), filename: file, async: false });
+  return renderString(await text, data, file);
 }
 
 export function exitStatus(report: RunReport): 'ok' | 'failed' {

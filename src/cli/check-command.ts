@@ -1,0 +1,26 @@
+import path from 'node:path';
+import { EXIT, InputError } from '../errors.js';
+import { loadInventory } from '../inventory/index.js';
+import { checkTopology, hasErrors } from '../topology/index.js';
+import type { Finding } from '../topology/types.js';
+import { redact, redactDeep } from '../report/redact.js';
+import type { CliValues, Io } from './main.js';
+
+export function formatFinding(f: Finding): string {
+  const where = f.pos ? `${f.pos.file}${f.pos.line ? `:${f.pos.line}` : ''}${f.pos.col ? `:${f.pos.col}` : ''}: ` : '';
+  const scope = [f.host, f.instance].filter(Boolean).join('/');
+  return `${where}${f.severity.toUpperCase()} [${f.code}]${scope ? ` ${scope}:` : ''} ${redact(f.message)}\n    fix: ${redact(f.fix)}`;
+}
+
+export async function checkCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
+  if (positionals.length !== 1) throw new InputError('usage: provision check <inventory> [--json]', { file: '<command line>' });
+  const inv = await loadInventory(path.resolve(positionals[0]));
+  const findings = checkTopology([...inv.hosts.values()], { baseDir: path.dirname(inv.file) });
+  if (values.json) io.out(JSON.stringify(redactDeep(findings), null, 2));
+  else {
+    for (const f of findings) io.out(formatFinding(f));
+    const errors = findings.filter((f) => f.severity === 'error').length;
+    io.out(`${errors} error(s), ${findings.length - errors} warning(s)`);
+  }
+  return hasErrors(findings) ? EXIT.CHECK_FAILED : EXIT.OK;
+}
