@@ -19,7 +19,7 @@ const fixtures = readdirSync(FIXTURES, { withFileTypes: true })
   .sort();
 
 function findOnPath(bin: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).concat('/usr/bin')) {
+  for (const dir of (process.env.PATH ?? '/usr/bin').split(path.delimiter)) {
     const p = path.join(dir, bin);
     if (dir && existsSync(p)) return p;
   }
