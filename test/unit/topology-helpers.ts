@@ -94,22 +94,50 @@ export function canUseNetns(): boolean {
 }
 
 /**
- * Run `fn(ns)` inside a fresh network namespace holding interfaces eth0 and eth1 (dummy,
- * or a veth pair where the kernel has no dummy driver). The namespace is always deleted.
+ * A fresh network namespace "pv-test-<random>" holding interfaces eth0 and eth1, up with
+ * carrier: dummy, or one end of a veth pair (both ends in the namespace) where the kernel
+ * has no dummy driver. Delete it with deleteNetns.
  */
-export function withNetns<T>(fn: (ns: string) => T): T {
+export function createNetns(): string {
   const ns = `pv-test-${randomBytes(4).toString('hex')}`;
   execFileSync('ip', ['netns', 'add', ns]);
   try {
     for (const [i, ifname] of ['eth0', 'eth1'].entries()) {
       const dummy = spawnSync('ip', ['-n', ns, 'link', 'add', ifname, 'type', 'dummy']);
-      if (dummy.status !== 0) execFileSync('ip', ['-n', ns, 'link', 'add', ifname, 'type', 'veth', 'peer', 'name', `pvpeer${i}`]);
+      if (dummy.status !== 0) {
+        execFileSync('ip', ['-n', ns, 'link', 'add', ifname, 'type', 'veth', 'peer', 'name', `pvpeer${i}`]);
+        execFileSync('ip', ['-n', ns, 'link', 'set', `pvpeer${i}`, 'up']);
+      }
       execFileSync('ip', ['-n', ns, 'link', 'set', ifname, 'up']);
     }
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  } catch (e) {
+    deleteNetns(ns);
+    throw e;
+  }
+  return ns;
+}
+
+export function deleteNetns(ns: string): void {
+  spawnSync('ip', ['netns', 'del', ns]);
+}
+
+/** Run `fn(ns)` in a fresh namespace (see createNetns); the namespace is always deleted. */
+export function withNetns<T>(fn: (ns: string) => T): T {
+  const ns = createNetns();
+  try {
     return fn(ns);
   } finally {
-    spawnSync('ip', ['netns', 'del', ns]);
+    deleteNetns(ns);
+  }
+}
+
+export async function withNetnsAsync<T>(fn: (ns: string) => Promise<T>): Promise<T> {
+  const ns = createNetns();
+  try {
+    return await fn(ns);
+  } finally {
+    deleteNetns(ns);
   }
 }
 
