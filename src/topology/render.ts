@@ -137,6 +137,9 @@ function fmtAdvert(n: number): string {
 /** Data for roles/keepalived/templates/keepalived.conf.ejs on one LB. */
 export function keepalivedConfData(model: HaModel, host: string, opts: KeepalivedHostOptions): KeepalivedConfData {
   const node = nodeOf(model, host);
+  if (!/^[A-Za-z0-9_.-]+$/.test(host)) throw new Error(`host name ${JSON.stringify(host)} cannot be a keepalived router_id`);
+  const scriptUser = opts.scriptUser ?? 'root';
+  if (!/^[a-z_][a-z0-9_-]*$/.test(scriptUser)) throw new Error(`script user ${JSON.stringify(scriptUser)} is not a user name`);
   const prof = model.profile;
   const method: TrackMethod = prof.fixedMethod ?? opts.trackMethod;
   const version = opts.keepalivedVersion;
@@ -185,7 +188,7 @@ export function keepalivedConfData(model: HaModel, host: string, opts: Keepalive
     profile: prof.name,
     trackMethod: method,
     mcastGroup: model.mcastGroup,
-    scriptUser: opts.scriptUser ?? 'root',
+    scriptUser,
     notifyScript,
     tracker,
     instances,

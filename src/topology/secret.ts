@@ -1,7 +1,7 @@
 // A secret value (a VRRP password) that cannot leak by accident: printing it, interpolating
 // it, JSON.stringify-ing it or util.inspect-ing it all give «redacted». Only `.reveal()`
-// returns the value, and only templates call it. Every resolved value is also registered
-// with src/report/redact.ts, so a revealed value that reaches a diff or log is masked there.
+// returns the value, and only templates call it. Revealing registers the value with
+// src/report/redact.ts, so a revealed value that reaches a diff or log is masked there.
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
@@ -35,7 +35,6 @@ export class Secret {
   constructor(value: string, source = 'inline') {
     this.#value = value;
     this.source = source;
-    registerSecret(value);
   }
 
   /** Whether `spec` has the shape of a secret spec (string, {env}, {file}). */
