@@ -265,6 +265,9 @@ describe('notify.sh', () => {
   }
 });
 
+/** Shell: a tmpfs over each directory nginx writes to at start (logs, temp dirs), when it exists. */
+const TMPFS_NGINX = 'for d in /var/log/nginx /var/lib/nginx; do if [ -d "$d" ]; then mount -t tmpfs tmpfs "$d" || exit 1; fi; done';
+
 /** `nginx -t -c conf` with tmpfs over the dirs nginx -t writes to; `nginxUser` is added to passwd if absent. */
 function nginxTest(conf: string, nginxUser?: string): SpawnSyncReturns<string> {
   const tmp = tempDir('pv-nginx-t-');
@@ -275,7 +278,7 @@ function nginxTest(conf: string, nginxUser?: string): SpawnSyncReturns<string> {
       writeFileSync(join(tmp.dir, 'group'), readFileSync('/etc/group', 'utf8') + `${nginxUser}:x:64999:\n`);
       extra = ` && mount --bind "$2/passwd" /etc/passwd && mount --bind "$2/group" /etc/group`;
     }
-    const script = `mount -t tmpfs tmpfs /var/log/nginx && mount -t tmpfs tmpfs /var/lib/nginx${extra} && exec nginx -t -q -e stderr -c "$1"`;
+    const script = `${TMPFS_NGINX}${extra} && exec nginx -t -q -e stderr -c "$1"`;
     return run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', conf, tmp.dir]);
   } finally {
     tmp.cleanup();
@@ -312,7 +315,7 @@ describe('nginx.conf (load balancers)', () => {
       writeFileSync(conf, text);
       await withNetnsAsync(async (ns) => {
         run('ip', ['-n', ns, 'addr', 'add', '172.16.8.10/24', 'dev', 'eth0']);
-        const script = 'mount -t tmpfs tmpfs /var/log/nginx && mount -t tmpfs tmpfs /var/lib/nginx && exec nginx -e stderr -g "daemon off;" -c "$1"';
+        const script = `${TMPFS_NGINX} && exec nginx -e stderr -g "daemon off;" -c "$1"`;
         const child = spawn('ip', ['netns', 'exec', ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', conf], { stdio: 'ignore', detached: true });
         try {
           // The VIP arrives after nginx started, as when keepalived moves it here.
