@@ -83,6 +83,10 @@ export function checkModel(model: HaModel): Finding[] {
     add({ code: 'upstream-port', message: `ha.listen_port ${model.listenPort} is not a TCP port (1..65535)`, fix: 'listen_port: 80', path: haPath('listen_port') });
   }
 
+  if (model.vips.length === 0) {
+    add({ code: 'no-vips', message: 'the topology has no VIPs: no network lists any and no vrrp_instances carry any', fix: 'list VIPs under ha.networks[].vips', path: haPath('networks') });
+  }
+
   // --- addresses of the load balancers ---
   const networksInUse = new Set(model.nodes.flatMap((n) => n.instances.map((i) => i.network)));
   for (const n of model.vips) networksInUse.add(n.network);

@@ -291,6 +291,12 @@ test('lb-group-empty and ha-missing', () => {
   assert.match(one(check(g), 'ha-missing').message, /no "ha" variable/);
 });
 
+test('no-vips: a topology without any VIP', () => {
+  const f = ref();
+  for (const n of f.ha.networks) delete n.vips;
+  assert.match(one(check(f), 'no-vips').message, /no VIPs/);
+});
+
 test('ha-differs: an LB whose ha was overridden', () => {
   const f = ref();
   f.host('ka68').ha = { ...f.ha, mcast_group: '224.0.0.18' };
