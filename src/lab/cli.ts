@@ -36,6 +36,6 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  console.error(`provision lab: ${(e as Error).message}`);
+  console.error(`error: ${(e as Error).message}`);
   process.exitCode = 2;
 }

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ensureBase } from './base.js';
+import { cacheReady, ensureBase } from './base.js';
 import { BASE_PORT, HOSTS, hostNetns, hostPaths, labPaths, type LabPaths, type PathOverrides } from './config.js';
 import {
   containerAlive,
@@ -58,9 +58,9 @@ function ports(basePort: number): Record<string, number> {
 }
 
 function requireRoot(what: string): void {
-  if (process.platform !== 'linux') throw new Error(`provision lab ${what} needs Linux (network namespaces, systemd-nspawn)`);
+  if (process.platform !== 'linux') throw new Error(`\`provision lab ${what}\` needs Linux (network namespaces, systemd-nspawn)`);
   if (process.getuid?.() !== 0) {
-    throw new Error(`provision lab ${what} must run as root (network namespaces, mounts, systemd-nspawn): try sudo`);
+    throw new Error(`\`provision lab ${what}\` must run as root (network namespaces, mounts, systemd-nspawn): try sudo`);
   }
 }
 
@@ -167,6 +167,10 @@ export async function labUp(o: LabOptions): Promise<LabUpResult> {
   const portMap = ports(o.basePort ?? BASE_PORT);
   return withLock(p, 'up', async () => {
     await ensurePrereqs(o);
+    if (!cacheReady(p) && HOSTS.some((h) => existsSync(hostPaths(p, h.name).upper))) {
+      // The hosts' overlays sit on the cached base image: never rebuild it under them.
+      throw new Error(`the cached base image in ${p.cacheDir} is missing or out of date while lab hosts exist: run \`provision lab down\` first`);
+    }
     let changed = await ensureBase(p, o.log);
     changed = (await ensureKey(p, o.log)) || changed;
     changed = (await ensureNetworks(o.log)) || changed;
@@ -228,6 +232,14 @@ export async function labDown(o: LabOptions): Promise<LabDownResult> {
     }
     // Any mount left below the state dir (an overlay of a host no longer listed, say).
     changed = (await unmountUnder(p.stateDir)) > 0 || changed;
+    // A base image build that was interrupted (debootstrap may leave /proc mounted in it).
+    for (const partial of [`${p.base}.new`, `${p.repo}.new`]) {
+      if (existsSync(partial)) {
+        await removeTree(partial);
+        o.log(`removed the unfinished ${partial}`);
+        changed = true;
+      }
+    }
     if (existsSync(p.stateDir)) {
       await removeTree(p.stateDir);
       changed = true;
