@@ -391,3 +391,13 @@ test('check without a resolver still gives var paths', () => {
   assert.equal(e.pos, undefined);
   assert.deepEqual(e.path, ['ka67', 'ha', 'networks', 0, 'vips', 0, 'vrid']);
 });
+
+test('with the real inventory loader: the reference is clean and the how-to tie is found', async () => {
+  const { loadInventory } = await import('../../src/inventory/index.js');
+  const { FIXTURES } = await import('./topology-helpers.js');
+  const ref = await loadInventory(`${FIXTURES}/reference.yaml`);
+  assert.deepEqual(checkTopology([...ref.hosts.values()], { env: ENV }), []);
+  const how = await loadInventory(`${FIXTURES}/howto-explicit.yaml`);
+  const fs = checkTopology([...how.hosts.values()], {});
+  assert.deepEqual(fs.filter((x) => x.severity === 'error').map((x) => `${x.code} ${x.host} ${x.instance}`), ['priority-tie ka68 External_1']);
+});
