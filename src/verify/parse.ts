@@ -348,9 +348,13 @@ export interface GapResult {
   backends: Record<string, number>;
 }
 
-/** Gap of one VIP's samples (any order; sorted by completion time here). */
+/**
+ * Gap of one VIP's samples (any order). Requests are taken in the order they were sent (a
+ * request that timed out completes after later ones that succeeded, so completion order would
+ * split one outage into many); the times measured are completion times.
+ */
 export function computeGap(samples: ProbeSample[]): GapResult {
-  const xs = [...samples].sort((a, b) => a.t - b.t || a.s - b.s);
+  const xs = [...samples].sort((a, b) => a.s - b.s || a.t - b.t);
   const backends: Record<string, number> = {};
   const outages: Outage[] = [];
   let maxOk = 0;
@@ -366,7 +370,7 @@ export function computeGap(samples: ProbeSample[]): GapResult {
         outages.push(open);
         open = undefined;
       }
-      lastOk = x.t;
+      lastOk = Math.max(lastOk ?? x.t, x.t);
     } else if (open) {
       open.failures++;
     } else {
@@ -374,7 +378,7 @@ export function computeGap(samples: ProbeSample[]): GapResult {
     }
   }
   if (open) {
-    open.ms = Math.max(0, xs[xs.length - 1].t - (open.lastOk ?? xs[0].s));
+    open.ms = Math.max(0, Math.max(...xs.map((x) => x.t)) - (open.lastOk ?? xs[0].s));
     outages.push(open);
   }
   return {
