@@ -150,6 +150,10 @@ export function normalizeRich(r: string): string {
 export async function planFirewalld(ctx: OpContext, p: FirewallPolicy, ifaces: string[]): Promise<Plan> {
   const want = firewalldRichRules(p);
   const state = await ctx.transport.exec(sh`firewall-cmd --state`);
+  if (ctx.check && state.stdout.trim() !== 'running') {
+    // Check mode after a planned install/start: nothing to ask yet, every rule would be added.
+    return { changed: true, message: `firewalld not running yet: ${want.length} rich rule(s) and the SSH port(s) would be added` };
+  }
   if (state.stdout.trim() !== 'running') throw new OpError(`firewalld is not running: ${(state.stderr || state.stdout).trim()}`);
   const zonesOut = await run(ctx, sh`for i in ${ifaces}; do z=$(firewall-cmd --get-zone-of-interface="$i" 2>/dev/null) || z=$(firewall-cmd --get-default-zone); echo "$i $z"; done`, 'zones');
   const zones = [...new Set(zonesOut.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ')[1]))];
