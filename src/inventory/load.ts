@@ -179,9 +179,12 @@ class Builder {
     if (!isMap(r)) {
       throw this.src.error(r, `an inventory must be a mapping of group names (such as all:), found ${this.kind(r)}`);
     }
-    for (const { key, value } of this.src.pairs(r)) {
+    const top = this.src.pairs(r);
+    if (top.length === 0) throw this.src.error(r, 'inventory file is empty ({})');
+    for (const { key, value } of top) {
       const name = this.nameOf(key, 'group');
-      if (name === 'plugin') {
+      const v = this.src.deref(value);
+      if (name === 'plugin' && isScalar(v) && v.value !== null && v.value !== false && v.value !== '') {
         throw this.src.error(key, 'inventory plugin configurations (plugin:) are not supported; write a YAML inventory');
       }
       this.parseGroup(name, key, value);
