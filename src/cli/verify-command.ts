@@ -1,0 +1,45 @@
+// provision verify: prove a converged cluster works, from the hosts themselves (nothing changes,
+// unless --failover is asked for: then nginx is killed on each LB in turn and started again).
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { EXIT, InputError } from '../errors.js';
+import { deriveTopology } from '../topology/index.js';
+import { verifyCluster, formatVerifyTable } from '../verify/checks.js';
+import { verifyFailover, formatFailoverTable } from '../verify/failover.js';
+import { redact, redactDeep } from '../report/redact.js';
+import { openSession } from './session.js';
+import type { CliValues, Io } from './main.js';
+
+export async function verifyCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
+  if (positionals.length !== 1) throw new InputError('usage: provision verify <inventory> [--failover] [--json FILE]', { file: '<command line>' });
+  // --limit does not apply: a VIP is only proven by looking at every LB and a probe.
+  const session = await openSession(positionals[0], { ...values, limit: undefined }, io);
+  const inv = session.inventory;
+  const model = deriveTopology([...inv.hosts.values()], { baseDir: path.dirname(inv.file) });
+  const connect = (name: string) => {
+    const h = inv.hosts.get(name);
+    if (!h) throw new InputError(`host ${name} is in the HA model but not in the inventory`, { file: inv.file });
+    return session.connect(h);
+  };
+  const t0 = Date.now();
+  try {
+    io.err(`verifying ${model.nodes.length} load balancer(s), ${model.vips.length} VIP(s)...`);
+    const report = await verifyCluster(model, connect);
+    io.out(redact(formatVerifyTable(report)));
+    let failover: Awaited<ReturnType<typeof verifyFailover>> | undefined;
+    if (values.failover) {
+      if (!report.ok) io.err('failover not measured: the cluster does not pass the checks above');
+      else {
+        failover = await verifyFailover(model, connect, { onProgress: (m) => io.err(m) });
+        io.out(redact(formatFailoverTable(failover)));
+      }
+    }
+    const ok = report.ok && (!values.failover || (failover?.ok ?? false));
+    if (values.json) {
+      writeFileSync(values.json, JSON.stringify(redactDeep({ ok, seconds: (Date.now() - t0) / 1000, verify: report, failover }), null, 2) + '\n');
+    }
+    return ok ? EXIT.OK : EXIT.VERIFY_FAILED;
+  } finally {
+    await session.close();
+  }
+}
