@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import net, { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -92,6 +92,46 @@ describe('SshTransport (real sshd)', { skip }, () => {
       const r = await t.exec(sh`sha256sum`, { stdin: bin });
       assert.equal(r.stdout.split(' ')[0], sha256(bin));
       assert.deepEqual(await t.exec(sh`cat`), { stdout: '', stderr: '', code: 0 });
+    });
+
+    it('never loses the exit status of a fast first command on a fresh connection', async () => {
+      // Seen in the lab: the exec reply, the output, exit-status and close arrived in one TCP
+      // read; ssh2 emitted 'exit' before the awaiting code had attached its listener.
+      // A proxy that batches the server's bytes every 25 ms recreates those coalesced reads.
+      const batching = createServer((client: Socket) => {
+        const server = net.connect(d.port, '127.0.0.1');
+        let held: Buffer[] = [];
+        const flush = setInterval(() => {
+          if (held.length) client.write(Buffer.concat(held));
+          held = [];
+        }, 25);
+        server.on('data', (b: Buffer) => held.push(b));
+        client.pipe(server);
+        const end = () => {
+          clearInterval(flush);
+          if (held.length) client.write(Buffer.concat(held));
+          client.destroy();
+          server.destroy();
+        };
+        server.on('close', end).on('error', end);
+        client.on('close', end).on('error', end);
+      });
+      await new Promise<void>((res) => batching.listen(0, '127.0.0.1', res));
+      const port = (batching.address() as { port: number }).port;
+      const kh = join(tempDir(), 'known_hosts');
+      writeKnownHosts(kh, d.hostKeyPublic.replace(`]:${d.port} `, `]:${port} `));
+      const codes: Array<number | null> = [];
+      for (let i = 0; i < 15; i++) {
+        const f = new SshTransport(d.spec({ user: TEST_USER, port, knownHostsFiles: [kh] }));
+        try {
+          await f.connect();
+          codes.push((await f.exec(raw('exit 7'), { become: false })).code);
+        } finally {
+          await f.close();
+        }
+      }
+      batching.close();
+      assert.deepEqual(codes, Array(15).fill(7));
     });
 
     it('carries hostile words through the remote shell unchanged', async () => {

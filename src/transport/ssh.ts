@@ -380,7 +380,7 @@ export class SshTransport implements Transport {
   private isRoot(): Promise<boolean> {
     if (this.spec.user === 'root') return Promise.resolve(true);
     this.rootP ??= this.run('id -u', {}).then((r) => {
-      if (r.code !== 0) throw new HostError(this.host, 'failed', `id -u failed: ${oneLine(r.stderr) || `exit ${r.code}`}`);
+      if (r.code !== 0) throw new HostError(this.host, 'failed', `id -u failed: ${oneLine(r.stderr) || `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}`}`);
       return r.stdout.trim() === '0';
     });
     return this.rootP;
@@ -397,7 +397,28 @@ export class SshTransport implements Transport {
     const client = await this.ready();
     const release = await this.channels.acquire();
     try {
-      const ch = await this.openChannel<ClientChannel>('a command', (cb) => client.exec(text, cb));
+      // The exit status must be listened for inside ssh2's callback: for a fast command the
+      // server's data, exit-status and close can arrive in the same TCP read as the exec
+      // reply, and ssh2 emits 'exit' synchronously while parsing it, before an awaiting caller
+      // resumes (data is buffered by the stream; the 'exit' event is not).
+      let code: number | null = null;
+      let signal: string | undefined;
+      let sawExit = false;
+      const ch = await this.openChannel<ClientChannel>('a command', (cb) =>
+        client.exec(text, (err, c) => {
+          if (!err) {
+            c.on('exit', (n: number | null, sig?: string) => {
+              sawExit = true;
+              if (typeof n === 'number') code = n;
+              else {
+                code = null;
+                signal = sig ? (sig.startsWith('SIG') ? sig : `SIG${sig}`) : undefined;
+              }
+            });
+          }
+          cb(err, c);
+        }),
+      );
       return await new Promise<ExecResult>((resolve, reject) => {
         let settled = false;
         const fail = (reason: string): void => {
@@ -410,9 +431,6 @@ export class SshTransport implements Transport {
         this.pending.add(fail);
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
-        let code: number | null = null;
-        let signal: string | undefined;
-        let sawExit = false;
         let timedOut = false;
         let timer: NodeJS.Timeout | undefined;
 
@@ -461,14 +479,6 @@ export class SshTransport implements Transport {
             prompts++;
             if (prompts === 1) ch.write(become!.password + '\n');
             else ch.end(); // the password was refused: let sudo give up
-          }
-        });
-        ch.on('exit', (c: number | null, sig?: string) => {
-          sawExit = true;
-          if (typeof c === 'number') code = c;
-          else {
-            code = null;
-            signal = sig ? (sig.startsWith('SIG') ? sig : `SIG${sig}`) : undefined;
           }
         });
         ch.on('close', () => {
