@@ -125,7 +125,7 @@ describe('SshTransport (real sshd)', { skip }, () => {
         const f = new SshTransport(d.spec({ user: TEST_USER, port, knownHostsFiles: [kh] }));
         try {
           await f.connect();
-          codes.push((await f.exec(raw('exit 7'), { become: false })).code);
+          codes.push((await f.exec(raw('exit 7'), { sudo: false })).code);
         } finally {
           await f.close();
         }

@@ -1,7 +1,7 @@
 // Failover, measured from the client's side. For each LB L in turn:
 //   1. L must hold the VIPs it masters and run nginx (else nothing is touched).
 //   2. The probes start a request loop (python3, >= 20 Hz per VIP, 0.3 s timeout) against
-//      every VIP L masters; after a baseline, nginx on L is killed (`systemctl kill -s KILL`);
+//      every VIP L masters; after a baseline, nginx on L is killed (SIGKILL to its main pid and children);
 //      the peer must take L's VIPs over; the loop's longest outage per VIP is the failover gap.
 //   3. A second loop runs while nginx is started again and L takes its VIPs back (preemption);
 //      its outage is the preemption gap.
@@ -254,10 +254,16 @@ async function failOne(c: Ctx, lb: string): Promise<FailoverLbResult> {
     loops.forEach((l) => running.add(l));
     step(`request loop on ${assignments.map((a) => `${a.host} -> ${a.vips.join(', ')}`).join('; ')} at ${o.rateHz} Hz`);
     await o.sleep(o.baselineMs);
-    step(`systemctl kill -s KILL ${svc}`);
-    const k = await lbT.exec(sh`systemctl kill -s KILL ${svc}`, { sudo: true, timeoutMs: 30_000 });
+    // The main process and its children by pid: `systemctl kill` signals the unit's cgroup,
+    // which systemd cannot do inside an nspawn container here (EIO); workers survived holding
+    // port 80 and the restart failed. Killing by pid works the same on every host.
+    step(`kill -KILL the ${svc} main process and its children`);
+    const k = await lbT.exec(
+      sh`pid=$(systemctl show -p MainPID --value ${svc}) && [ "$pid" -gt 0 ] && kill -KILL $pid $(pgrep -P $pid) && while kill -0 $pid 2>/dev/null; do sleep 0.02; done`,
+      { sudo: true, timeoutMs: 30_000 },
+    );
     killed = true;
-    if (k.code !== 0) throw new Error(`systemctl kill ${svc} on ${lb} failed: ${why(k)}`);
+    if (k.code !== 0) throw new Error(`killing ${svc} on ${lb} failed: ${why(k)}`);
     const taken = await pollHolders(c, o.takeoverTimeoutMs, (h) => addrs.every((a) => h[a]?.length === 1 && h[a][0] !== lb), last);
     for (const a of addrs) res.takeoverBy[a] = last.holders?.[a] ?? [];
     if (taken === undefined) {
