@@ -8,6 +8,8 @@ import { matchHosts } from '../inventory/index.js';
 import { openSession } from './session.js';
 import { parseExtraVars, resolvePlaybook, splitList, type CliValues, type Io } from './main.js';
 import { InputError } from '../errors.js';
+import { checkTopology, hasErrors } from '../topology/index.js';
+import { formatFinding } from './check-command.js';
 
 /** The services the shipped roles look at: asked for in the one fact-gathering round trip. */
 const SERVICES = ['nginx', 'keepalived', 'chrony', 'firewalld', 'nftables'];
@@ -21,6 +23,18 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
   const forks = values.forks === undefined ? 10 : Number(values.forks);
   if (!Number.isInteger(forks) || forks < 1) throw new InputError(`--forks ${values.forks}: expected a whole number >= 1`, { file: '<command line>' });
   const session = await openSession(inventoryArg, values, io, SERVICES);
+  // The HA topology is checked before the first connection: a tie in priorities or a VIP
+  // outside its subnet must stop the run, not reach two load balancers.
+  const hosts = [...session.inventory.hosts.values()];
+  if (hosts.some((h) => h.vars.ha !== undefined || h.vars.vrrp_instances !== undefined)) {
+    const findings = checkTopology(hosts, { baseDir: path.dirname(session.inventory.file) });
+    if (hasErrors(findings)) {
+      for (const f of findings.filter((x) => x.severity === 'error')) io.err(formatFinding(f));
+      io.err(`provision: the HA topology in ${session.inventory.file} has errors; nothing was run (details: provision check ${inventoryArg})`);
+      await session.close();
+      return EXIT.CHECK_FAILED;
+    }
+  }
   const progress = io.isTTY ? listrProgress(io.out, { diff: values.diff }) : plainProgress(io.out, { verbose: values.verbose, diff: values.diff });
   const ac = new AbortController();
   let interrupts = 0;
