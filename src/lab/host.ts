@@ -233,10 +233,12 @@ export async function waitSsh(p: LabPaths, host: string, port: number, timeoutMs
 /**
  * Stop everything of one host: the container (SIGTERM to nspawn: an orderly poweroff),
  * the forwarders (their process groups), any process left in its namespace, its overlay.
+ * `hard`: the plug pulled instead (SIGKILL to everything in the namespace, nspawn first).
  */
-export async function stopHost(p: LabPaths, host: string): Promise<boolean> {
+export async function stopHost(p: LabPaths, host: string, o: { hard?: boolean } = {}): Promise<boolean> {
   const hp = hostPaths(p, host);
-  let changed = await stopFromPidFile(hp.nspawnPid, { sig: 'SIGTERM', graceMs: 20_000 });
+  if (o.hard) await killNetnsProcesses(host);
+  let changed = await stopFromPidFile(hp.nspawnPid, o.hard ? { sig: 'SIGKILL', graceMs: 5_000 } : { sig: 'SIGTERM', graceMs: 20_000 });
   changed = (await stopFromPidFile(hp.fwdOutPid, { group: true })) || changed;
   changed = (await stopFromPidFile(hp.fwdInPid, { group: true })) || changed;
   changed = (await killNetnsProcesses(host)) > 0 || changed;
