@@ -7,6 +7,11 @@ import { sh } from '../../src/transport/quote.js';
 import { haModel } from '../../src/topology/role-data.js';
 import { keepalivedConfData, notifyScriptData, nginxTrackDropIn, chooseTrackMethod, PATHS } from '../../src/topology/render.js';
 import { run } from '../../src/ops/remote.js';
+import { planHandoverRestart, drainKeepalivedConf } from '../../src/ops/handover.js';
+import { renderTemplateFile } from '../../src/runner/run.js';
+
+const CONF_TEMPLATE = new URL('./templates/keepalived.conf.ejs', import.meta.url).pathname;
+const truthy = (v: unknown) => v === true || (typeof v === 'string' && /^(1|true|yes)$/i.test(v));
 
 export default defineRole({
   name: 'keepalived',
@@ -16,7 +21,8 @@ export default defineRole({
   async tasks(r) {
     const ha = haModel(r);
     const facts = await r.facts();
-    await r.package('keepalived and psmisc installed', { name: ['keepalived', 'psmisc'] });
+    const wasActive = facts.services.keepalived?.active === 'active';
+    const pkg = await r.package('keepalived and psmisc installed', { name: ['keepalived', 'psmisc'] });
     const method = ha.profile.fixedMethod ?? chooseTrackMethod(facts);
 
     if (method === 'file') {
@@ -45,11 +51,21 @@ export default defineRole({
       src: 'notify.sh.ejs', dest: PATHS.notifyScript, mode: '0755', owner: 'root', group: 'root',
       data: notifyScriptData(ha, r.host.name),
     });
+    // A reload keeps VRRP state and loses no request; a restart (keepalived upgraded under a
+    // running daemon, or asked for with keepalived_restart=true) hands the VIPs over first.
+    const restart = wasActive && (pkg.changed || truthy(r.vars.keepalived_restart));
+    const data = keepalivedConfData(ha, r.host.name, { trackMethod: method, keepalivedVersion: facts.keepalivedVersion });
+    const validate = (candidate: string) => sh`keepalived -t -f ${candidate}`;
     await r.template('keepalived.conf with this node\'s VRRP instances', {
-      src: 'keepalived.conf.ejs', dest: PATHS.keepalivedConf, mode: '0640', owner: 'root', group: 'root',
-      data: keepalivedConfData(ha, r.host.name, { trackMethod: method, keepalivedVersion: facts.keepalivedVersion }),
-      validate: (candidate) => sh`keepalived -t -f ${candidate}`,
-    }, { notify: 'reload keepalived' });
+      src: 'keepalived.conf.ejs', dest: PATHS.keepalivedConf, mode: '0640', owner: 'root', group: 'root', data, validate,
+    }, restart ? {} : { notify: 'reload keepalived' });
+    if (restart) {
+      const finalConf = await renderTemplateFile(CONF_TEMPLATE, data as unknown as Record<string, unknown>);
+      await r.task('keepalived restarted, its VIPs handed to the peer first', (c) => planHandoverRestart(c, {
+        vips: ha.vips.filter((v) => v.master === r.host.name).map((v) => v.address),
+        confPath: PATHS.keepalivedConf, finalConf, drainedConf: drainKeepalivedConf(finalConf), validate,
+      }));
+    }
     await r.service('keepalived enabled and running', { name: 'keepalived', state: 'started', enabled: true });
   },
 });
