@@ -1,7 +1,12 @@
 // Read a YAML file with source positions, so every error about its content names file:line:col.
 import { readFile } from 'node:fs/promises';
-import { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, type Document, type Node } from 'yaml';
+import { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, isAlias, visit, type Document, type Node } from 'yaml';
 import { InputError, excerptAt, type SourcePos } from './errors.js';
+import { findDuplicateKey } from './inventory/yaml.js';
+import { maskSecretValues } from './report/redact.js';
+
+/** Aliases may add at most this many values to a document (the yaml package's resource-exhaustion guard). */
+const MAX_ALIAS_COUNT = 100;
 
 export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
 
@@ -40,14 +45,58 @@ export function parseYamlText(file: string, text: string, opts: { version?: '1.1
     const { line, col } = lc.linePos(offset);
     return { file, line, col };
   };
+  // The excerpt quotes the file: a password on that line is masked.
+  const errorAtOffset = (offset: number, message: string): InputError => {
+    const p = posOf(offset);
+    return new InputError(message, p, maskSecretValues(excerptAt(text, p.line!, p.col)));
+  };
   if (doc.errors.length > 0) {
     const err = doc.errors[0];
+    if (err.code === 'DUPLICATE_KEY') {
+      const dup = findDuplicateKey(doc.contents as Node | null);
+      if (dup?.again.range && dup.first.range) {
+        const was = lc.linePos(dup.first.range[0]);
+        throw errorAtOffset(dup.again.range[0], `duplicate key "${String(dup.again.source ?? dup.again.value)}" (first at line ${was.line}, column ${was.col})`);
+      }
+    }
     const p = posOf(err.pos[0]);
     let msg = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    if (/Maximum call stack/i.test(msg)) msg = 'nested too deeply for the parser';
     if (/tab/i.test(msg) || /\t/.test(text.split('\n')[(p.line ?? 1) - 1] ?? '')) {
       if (!/tab/i.test(msg)) msg += ' (tabs are not allowed for indentation in YAML)';
     }
-    throw new InputError(`invalid YAML: ${msg}`, p, excerptAt(text, p.line!, p.col));
+    throw errorAtOffset(err.pos[0], `invalid YAML: ${msg}`);
+  }
+  for (const w of doc.warnings) {
+    if (w.code === 'TAG_RESOLVE_FAILED') {
+      const tag = /Unresolved tag: (\S+)/.exec(w.message)?.[1];
+      throw errorAtOffset(w.pos[0], tag === '!vault' ? 'Ansible Vault values (!vault) are not supported' : `unsupported YAML tag ${tag ?? ''}`.trimEnd());
+    }
+  }
+  // Keys are names: a list or mapping as a key would silently become "[object]"-like text.
+  let badKey: Node | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      const k = pair.key as Node | null;
+      if (k && !isScalar(k) && !isAlias(k) && !badKey) badKey = k;
+    },
+  });
+  if (badKey?.range) throw errorAtOffset(badKey.range[0], 'a mapping key must be a plain value (a name), not a list or mapping');
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    let firstAlias: Node | undefined;
+    visit(doc, {
+      Alias(_, a) {
+        firstAlias ??= a;
+        return visit.BREAK;
+      },
+    });
+    const why = /alias|resource exhaustion/i.test((e as Error).message)
+      ? `aliases expand to too many values (more than ${MAX_ALIAS_COUNT} per alias: nested anchors that multiply, as in a "billion laughs" document)`
+      : `cannot read the YAML: ${(e as Error).message.split('\n')[0]}`;
+    throw firstAlias?.range ? errorAtOffset(firstAlias.range[0], why) : new InputError(why, { file });
   }
   const nodeAt = (path: (string | number)[], wantKey = false): Node | null => {
     let node: unknown = doc.contents;
@@ -73,11 +122,11 @@ export function parseYamlText(file: string, text: string, opts: { version?: '1.1
     file,
     text,
     doc,
-    value: doc.toJS({ maxAliasCount: 100 }),
+    value,
     pos,
     error(path, message, opts) {
       const p = pos(path, opts);
-      return new InputError(message, p, p.line ? excerptAt(text, p.line, p.col) : undefined);
+      return new InputError(message, p, p.line ? maskSecretValues(excerptAt(text, p.line, p.col)) : undefined);
     },
   };
 }

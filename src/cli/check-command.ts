@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { EXIT, InputError } from '../errors.js';
-import { loadInventory } from '../inventory/index.js';
+import { loadInventory, validateConnectionVars, varPosition } from '../inventory/index.js';
 import { checkTopology, hasErrors } from '../topology/index.js';
 import type { Finding } from '../topology/types.js';
 import { redact, redactDeep } from '../report/redact.js';
@@ -15,7 +15,10 @@ export function formatFinding(f: Finding): string {
 export async function checkCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
   if (positionals.length !== 1) throw new InputError('usage: provision check <inventory> [--json]', { file: '<command line>' });
   const inv = await loadInventory(path.resolve(positionals[0]));
-  const findings = checkTopology([...inv.hosts.values()], { baseDir: path.dirname(inv.file) });
+  // Connection settings are input too: a bad address, port or user is reported at file:line:col.
+  validateConnectionVars(inv);
+  // Findings name the file, line and column where the value was written (inventory, group_vars/, host_vars/).
+  const findings = checkTopology([...inv.hosts.values()], { baseDir: path.dirname(inv.file), resolvePos: (p) => varPosition(inv, p) });
   if (values.json) io.out(JSON.stringify(redactDeep(findings), null, 2));
   else {
     for (const f of findings) io.out(formatFinding(f));
@@ -24,3 +27,4 @@ export async function checkCommand(positionals: string[], values: CliValues, io:
   }
   return hasErrors(findings) ? EXIT.CHECK_FAILED : EXIT.OK;
 }
+

@@ -101,7 +101,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   let values: CliValues;
   let positionals: string[];
   try {
-    const parsed = parseArgs({ args: argv, options: RUN_OPTIONS, allowPositionals: true, strict: true });
+    // `check` and `facts` take --json as a flag (print JSON), the other commands as --json FILE.
+    const first = argv.find((a) => !a.startsWith('-'));
+    const args = first === 'check' || first === 'facts' ? argv.map((a) => (a === '--json' ? '--json=-' : a)) : argv;
+    const parsed = parseArgs({ args, options: RUN_OPTIONS, allowPositionals: true, strict: true });
     values = parsed.values as CliValues;
     positionals = parsed.positionals;
   } catch (e) {

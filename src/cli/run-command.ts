@@ -4,7 +4,7 @@ import { loadPlaybook } from '../runner/playbook.js';
 import { runPlaybook, exitStatus } from '../runner/run.js';
 import { plainProgress, listrProgress } from '../runner/progress.js';
 import { recapTable, writeJsonReport } from '../report/recap.js';
-import { matchHosts } from '../inventory/index.js';
+import { matchHosts, varPosition } from '../inventory/index.js';
 import { openSession } from './session.js';
 import { parseExtraVars, resolvePlaybook, splitList, type CliValues, type Io } from './main.js';
 import { InputError } from '../errors.js';
@@ -27,7 +27,7 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
   // outside its subnet must stop the run, not reach two load balancers.
   const hosts = [...session.inventory.hosts.values()];
   if (hosts.some((h) => h.vars.ha !== undefined || h.vars.vrrp_instances !== undefined)) {
-    const findings = checkTopology(hosts, { baseDir: path.dirname(session.inventory.file) });
+    const findings = checkTopology(hosts, { baseDir: path.dirname(session.inventory.file), resolvePos: (p) => varPosition(session.inventory, p) });
     if (hasErrors(findings)) {
       for (const f of findings.filter((x) => x.severity === 'error')) io.err(formatFinding(f));
       io.err(`provision: the HA topology in ${session.inventory.file} has errors; nothing was run (details: provision check ${inventoryArg})`);

@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Transport, ConnectionSpec } from '../transport/types.js';
 import type { Facts } from '../facts/types.js';
-import { loadInventory, matchHosts } from '../inventory/index.js';
+import { loadInventory, matchHosts, validateConnectionVars, placeHostError } from '../inventory/index.js';
+import { InputError } from '../errors.js';
 import { TransportPool, SshTransport, connectionSpecFor, sh } from '../transport/index.js';
 import { FactCache } from '../facts/index.js';
 import { splitList, hostKeyPolicy, type CliValues, type Io } from './main.js';
@@ -25,20 +26,25 @@ export async function openSession(inventoryPath: string, values: CliValues, io: 
   const hosts = matchHosts(inventory, limit ?? ['all']);
   const policy = values['host-key-checking'] ? hostKeyPolicy(values['host-key-checking']) : undefined;
   if (policy === 'off') io.err('WARNING: host key checking is off: any machine answering on these addresses will be trusted');
-  // Every connection setting is resolved (and bad ones reported) before the first connection.
+  // Every connection setting is resolved (and bad ones reported, at file:line:col) before the first connection.
+  validateConnectionVars(inventory, { files: true, hosts });
   const specs = new Map<string, ConnectionSpec>();
   const warned = new Set<string>();
   for (const h of inventory.hosts.values()) {
-    specs.set(
-      h.name,
-      connectionSpecFor(h, {
-        hostKeyPolicy: policy,
-        warn: (m) => {
-          if (!warned.has(m)) io.err(`WARNING: ${m}`);
-          warned.add(m);
-        },
-      }),
-    );
+    try {
+      specs.set(
+        h.name,
+        connectionSpecFor(h, {
+          hostKeyPolicy: policy,
+          warn: (m) => {
+            if (!warned.has(m)) io.err(`WARNING: ${m}`);
+            warned.add(m);
+          },
+        }),
+      );
+    } catch (e) {
+      throw e instanceof InputError ? placeHostError(inventory, h, e) : e;
+    }
   }
   const pool = new TransportPool((host: Host) => specs.get(host.name)!);
   const cache = new FactCache({ services });

@@ -25,16 +25,47 @@
 // Deliberately stricter than Ansible (which warns and goes on): duplicate keys, unknown keys in a
 // group, a group or host entry that is not a mapping, `vars:` that is not a mapping, a host range
 // that expands to nothing, a vars file that is not a mapping — all InputError with a position.
+// Host and group names are restricted to what can name a machine and a vars file: letters,
+// digits, '_', '-', '.' (and ':' in host names, for IPv6): a name such as `web1; rm -rf /`,
+// "$(...)", one with a newline or `../x` (a host_vars path outside host_vars/) is refused.
+// Input files larger than MAX_INVENTORY_BYTES are refused before they are parsed.
+//
+// Every variable also remembers where it was written (file, line, column): varPosition()
+// turns a var path of a host (['ka67', 'ha', 'networks', 0, 'vips', 1, 'vrid']) into the
+// position in the inventory, group_vars/ or host_vars/ file that the host's value came from.
 
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isScalar, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { InputError, type SourcePos } from '../errors.js';
 import { expandHostPattern, HostPatternError } from './hostpattern.js';
 import type { Group, Host, Inventory } from './types.js';
 import { YamlSource, setOwn } from './yaml.js';
 
 type Vars = Record<string, unknown>;
+
+/** Largest inventory or vars file read (a 20 000-host inventory is about 2 MB). */
+export const MAX_INVENTORY_BYTES = 32 * 1024 * 1024;
+
+/** Where one variable was written: its key and value nodes in a parsed file. */
+interface VarSource {
+  src: YamlSource;
+  key: Node;
+  value: Node | null;
+}
+type VarSources = Map<string, VarSource>;
+
+const HOST_NAME_RE = /^[\p{L}\p{N}_][\p{L}\p{N}_.:-]*$/u;
+const GROUP_NAME_RE = /^[\p{L}\p{N}_][\p{L}\p{N}_.-]*$/u;
+
+/** Why a host or group name is refused, or undefined when it is fine. */
+export function badName(name: string, what: 'host' | 'group'): string | undefined {
+  const re = what === 'host' ? HOST_NAME_RE : GROUP_NAME_RE;
+  if (re.test(name) && !name.includes('..')) return undefined;
+  const shown = JSON.stringify(name.length > 60 ? name.slice(0, 60) + '…' : name);
+  const allowed = what === 'host' ? "letters, digits, _ - . and :" : 'letters, digits, _ - and .';
+  return `${what} name ${shown} is not allowed: use ${allowed} (starting with a letter, digit or _; no '..'), as it also names ${what === 'host' ? 'a machine and a host_vars file' : 'a group_vars file'}`;
+}
 
 interface GroupState {
   name: string;
@@ -43,6 +74,8 @@ interface GroupState {
   children: string[];
   parents: string[];
   vars: Vars;
+  /** Where each of `vars` was written. */
+  sources: VarSources;
   priority: number;
   pos?: SourcePos;
 }
@@ -52,6 +85,7 @@ interface HostState {
   /** Groups the host was put in directly. */
   direct: string[];
   vars: Vars;
+  sources: VarSources;
   pos?: SourcePos;
 }
 
@@ -59,9 +93,15 @@ const SECTIONS = new Set(['hosts', 'children', 'vars']);
 
 async function readText(file: string, what: string): Promise<string> {
   try {
+    const st = await stat(file);
+    if (st.isFile() && st.size > MAX_INVENTORY_BYTES) {
+      throw new InputError(`${what} is ${st.size} bytes, larger than the ${MAX_INVENTORY_BYTES}-byte limit for inputs`, { file });
+    }
+    if (!st.isFile() && !st.isDirectory()) throw new InputError(`${what} is not a regular file`, { file });
     const text = await readFile(file, 'utf8');
     return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   } catch (e) {
+    if (e instanceof InputError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT'
@@ -90,7 +130,7 @@ class Builder {
   addGroup(name: string, pos?: SourcePos): GroupState {
     let g = this.groups.get(name);
     if (!g) {
-      g = { name, hosts: [], hostSet: new Set(), children: [], parents: [], vars: {}, priority: 1, pos };
+      g = { name, hosts: [], hostSet: new Set(), children: [], parents: [], vars: {}, sources: new Map(), priority: 1, pos };
       this.groups.set(name, g);
     }
     return g;
@@ -125,11 +165,14 @@ class Builder {
     if (!c.parents.includes(parent)) c.parents.push(parent);
   }
 
-  addHost(name: string, group: string, port: number | undefined, pos: SourcePos): HostState {
+  addHost(name: string, group: string, port: number | undefined, pos: SourcePos, at?: Node): HostState {
     let h = this.hosts.get(name);
     if (!h) {
-      h = { name, direct: [], vars: {}, pos };
-      if (port) h.vars.ansible_port = port;
+      h = { name, direct: [], vars: {}, sources: new Map(), pos };
+      if (port) {
+        h.vars.ansible_port = port;
+        if (at) h.sources.set('ansible_port', { src: this.src, key: at, value: at });
+      }
       this.hosts.set(name, h);
     }
     const g = this.groups.get(group)!;
@@ -160,6 +203,10 @@ class Builder {
       );
     }
     if (k.value === '') throw this.src.error(keyNode, `${what} name must not be empty`);
+    if (what === 'group') {
+      const bad = badName(k.value, 'group');
+      if (bad) throw this.src.error(keyNode, bad);
+    }
     return k.value;
   }
 
@@ -254,6 +301,7 @@ class Builder {
       return;
     }
     setOwn(group.vars, key, value);
+    group.sources.set(key, { src: this.src, key: keyNode, value: valueNode });
   }
 
   private parseHost(group: string, keyNode: Node, valueNode: Node | null): void {
@@ -273,10 +321,18 @@ class Builder {
       }
       pairs = this.src.pairs(v);
     }
+    for (const hostName of expanded.names) {
+      const bad = badName(hostName, 'host');
+      if (bad) throw this.src.error(keyNode, bad);
+    }
     const pos = this.src.pos(keyNode);
     for (const hostName of expanded.names) {
-      const h = this.addHost(hostName, group, expanded.port, pos);
-      for (const p of pairs) setOwn(h.vars, this.src.keyString(p.key), this.src.toJS(p.value));
+      const h = this.addHost(hostName, group, expanded.port, pos, keyNode);
+      for (const p of pairs) {
+        const key = this.src.keyString(p.key);
+        setOwn(h.vars, key, this.src.toJS(p.value));
+        h.sources.set(key, { src: this.src, key: p.key, value: p.value });
+      }
     }
   }
 
@@ -386,13 +442,21 @@ async function findVarsFiles(dir: string, name: string, listing: Set<string>): P
   return [];
 }
 
-async function loadVarsFile(file: string): Promise<Vars> {
+interface FileVars {
+  vars: Vars;
+  sources: VarSources;
+}
+
+async function loadVarsFile(file: string): Promise<FileVars> {
   const text = await readText(file, 'vars file');
   const src = YamlSource.parse(text, file);
   const root = src.deref(src.root);
-  if (root === null || (isScalar(root) && root.value === null)) return {}; // empty file: ignored
+  const sources: VarSources = new Map();
+  if (root === null || (isScalar(root) && root.value === null)) return { vars: {}, sources }; // empty file: ignored
   if (!isMap(root)) throw src.error(root, `a vars file must be a mapping of variable names, found ${isScalar(root) ? 'a scalar' : 'a list'}`);
-  return src.toJS(root) as Vars;
+  const vars = src.toJS(root) as Vars;
+  for (const p of src.pairs(root)) sources.set(src.keyString(p.key), { src, key: p.key, value: p.value });
+  return { vars, sources };
 }
 
 /** Variables of each named entity from <inventory dir>/<subdir>/, each one's files merged in order. */
@@ -401,8 +465,8 @@ async function entitiesVars(
   subdir: 'group_vars' | 'host_vars',
   names: string[],
   warnings: string[],
-): Promise<Map<string, Vars>> {
-  const out = new Map<string, Vars>(names.map((n) => [n, {}]));
+): Promise<Map<string, FileVars>> {
+  const out = new Map<string, FileVars>(names.map((n) => [n, { vars: {}, sources: new Map() }]));
   const dir = path.join(invDir, subdir);
   const k = await kindOf(dir);
   if (k === null) return out;
@@ -414,8 +478,12 @@ async function entitiesVars(
   await Promise.all(
     names.map(async (name) => {
       if (name.startsWith('/')) return; // Ansible skips 'chroot'-like names
-      const vars = out.get(name)!;
-      for (const f of await findVarsFiles(dir, name, listing)) merge(vars, await loadVarsFile(f));
+      const into = out.get(name)!;
+      for (const f of await findVarsFiles(dir, name, listing)) {
+        const fv = await loadVarsFile(f);
+        merge(into.vars, fv.vars);
+        for (const [k, v] of fv.sources) into.sources.set(k, v);
+      }
     }),
   );
   return out;
@@ -458,6 +526,7 @@ export async function loadInventory(file: string): Promise<Inventory> {
       });
 
   const hosts = new Map<string, Host>();
+  const layers = new Map<string, VarSources[]>();
   const all = b.groups.get('all')!;
   for (const h of b.hosts.values()) {
     const mine = b.groupsOf(h);
@@ -465,10 +534,12 @@ export async function loadInventory(file: string): Promise<Inventory> {
     const vars: Vars = {};
     merge(vars, all.vars);
     for (const g of sorted) merge(vars, g.vars);
-    merge(vars, gFile.get('all')!);
-    for (const g of sorted) merge(vars, gFile.get(g.name)!);
+    merge(vars, gFile.get('all')!.vars);
+    for (const g of sorted) merge(vars, gFile.get(g.name)!.vars);
     merge(vars, h.vars);
-    merge(vars, hFile.get(h.name)!);
+    merge(vars, hFile.get(h.name)!.vars);
+    // The same layers, lowest first, for varPosition() (looked up only when a position is asked for).
+    layers.set(h.name, [all.sources, ...sorted.map((g) => g.sources), gFile.get('all')!.sources, ...sorted.map((g) => gFile.get(g.name)!.sources), h.sources, hFile.get(h.name)!.sources]);
     hosts.set(h.name, {
       name: h.name,
       groups: [...mine].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)),
@@ -483,12 +554,64 @@ export async function loadInventory(file: string): Promise<Inventory> {
       name: g.name,
       hosts: [...g.hosts],
       children: [...g.children],
-      vars: structuredClone(merge(merge({}, g.vars), gFile.get(g.name)!)),
+      vars: structuredClone(merge(merge({}, g.vars), gFile.get(g.name)!.vars)),
       parents: [...g.parents],
       depth: depth.get(g.name)!,
       priority: g.priority,
       ...(g.pos ? { pos: g.pos } : {}),
     });
   }
-  return { file: abs, hosts, groups, warnings: b.warnings };
+  const inventory: Inventory = { file: abs, hosts, groups, warnings: b.warnings };
+  varLayers.set(inventory, layers);
+  return inventory;
+}
+
+// ---------------------------------------------------------------- positions of variables
+
+const varLayers = new WeakMap<Inventory, Map<string, VarSources[]>>();
+
+/** The node a var path ends at (or the nearest one that exists), in the file its value came from. */
+function varNode(inv: Inventory, varPath: readonly (string | number)[]): { src: YamlSource; node: Node } | undefined {
+  const [host, key, ...rest] = varPath;
+  if (typeof host !== 'string') return undefined;
+  const layers = varLayers.get(inv)?.get(host);
+  if (!layers) return undefined;
+  if (key === undefined) return undefined;
+  let found: VarSource | undefined;
+  for (let i = layers.length - 1; i >= 0 && !found; i--) found = layers[i].get(String(key));
+  if (!found) return undefined;
+  const { src } = found;
+  let node: Node = found.value ?? found.key;
+  for (const seg of rest) {
+    const n = src.deref(node);
+    let next: Node | null | undefined;
+    if (isMap(n) && typeof seg === 'string') {
+      const pairs = src.pairs(n);
+      for (let i = pairs.length - 1; i >= 0 && !next; i--) if (src.keyString(pairs[i].key) === seg) next = pairs[i].value ?? pairs[i].key;
+    } else if (isSeq(n) && typeof seg === 'number') next = (n.items[seg] as Node | undefined) ?? undefined;
+    if (!next) break;
+    node = next;
+  }
+  return { src, node };
+}
+
+/**
+ * Where a host's variable (or a value inside it) was written: `['ka67', 'ha', 'networks', 0,
+ * 'vips', 1, 'vrid']` → the file, line and column of that value in the inventory, group_vars/
+ * or host_vars/ file that won for this host. A path into a value that does not exist (a missing
+ * key) gives the position of the nearest part that does. `[host]` alone: where the host is defined.
+ * Undefined for hosts or variables not from files (e.g. an inventory built in code).
+ */
+export function varPosition(inv: Inventory, varPath: readonly (string | number)[]): SourcePos | undefined {
+  if (varPath.length === 1 && typeof varPath[0] === 'string') return inv.hosts.get(varPath[0])?.pos;
+  const hit = varNode(inv, varPath);
+  return hit ? hit.src.pos(hit.node) : undefined;
+}
+
+/** An InputError at a host variable's position (with an excerpt of that line), or at the host's. */
+export function varError(inv: Inventory, varPath: readonly (string | number)[], message: string): InputError {
+  const hit = varPath.length > 1 ? varNode(inv, varPath) : undefined;
+  if (hit) return hit.src.error(hit.node, message);
+  const pos = typeof varPath[0] === 'string' ? inv.hosts.get(varPath[0])?.pos : undefined;
+  return new InputError(message, pos ?? { file: inv.file });
 }

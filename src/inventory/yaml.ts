@@ -28,6 +28,7 @@ import {
   type Tags,
 } from 'yaml';
 import { InputError, excerptAt, type SourcePos } from '../errors.js';
+import { maskSecretValues } from '../report/redact.js';
 
 // PyYAML 6.0 implicit resolvers (yaml/resolver.py), verbatim apart from removing the x-flag whitespace.
 const PY_NULL = /^(?:~|null|Null|NULL|)$/;
@@ -123,12 +124,21 @@ function pyYamlTags(tags: Tags): Tags {
   return [...pyTags, ...keep];
 }
 
+/**
+ * How many values aliases (`*x`) and merge keys (`<<`) may add to one file. Each alias builds a
+ * fresh copy of its anchor, so a few nested anchors (the "billion laughs" document) would build
+ * 10^9 values; real inventories stay far below this.
+ */
+export const MAX_ALIAS_EXPANSION = 1_000_000;
+
 /** A parsed YAML/JSON file, able to turn any of its nodes into a position and an InputError. */
 export class YamlSource {
   readonly file: string;
   readonly text: string;
   readonly doc: Document;
   private readonly lc: LineCounter;
+  /** Values still allowed to come from aliases and merge keys (see MAX_ALIAS_EXPANSION). */
+  private aliasBudget = MAX_ALIAS_EXPANSION;
 
   private constructor(file: string, text: string, doc: Document, lc: LineCounter) {
     this.file = file;
@@ -198,7 +208,8 @@ export class YamlSource {
   }
 
   errorAt(line: number, col: number, message: string): InputError {
-    return new InputError(message, { file: this.file, line, col }, excerptAt(this.text, line, col));
+    // The excerpt quotes the file: a password written on that line must not be shown.
+    return new InputError(message, { file: this.file, line, col }, maskSecretValues(excerptAt(this.text, line, col)));
   }
 
   error(node: Node | null | undefined, message: string): InputError {
@@ -233,14 +244,14 @@ export class YamlSource {
       const value = (item.value as Node | null) ?? null;
       if (isScalar(key) && typeof key.value === 'symbol') {
         const target = this.deref(value);
-        if (isMap(target)) merged.push(...this.pairs(target, seen));
+        if (isMap(target)) merged.push(...this.spend(value ?? key, this.pairs(target, seen)));
         else if (isSeq(target)) {
           const subs = target.items.map((it) => {
             const sub = this.deref(it as Node);
             if (!isMap(sub)) throw this.error(sub ?? value, 'a merge key (<<) list must hold mappings only');
             return this.pairs(sub, seen);
           });
-          for (const s of subs.reverse()) merged.push(...s);
+          for (const s of subs.reverse()) merged.push(...this.spend(value ?? key, s));
         } else throw this.error(value ?? key, 'a merge key (<<) needs a mapping or a list of mappings');
         continue;
       }
@@ -263,18 +274,32 @@ export class YamlSource {
     return String(v);
   }
 
+  /** Charge `items` to the alias budget; past it, an error at `at` (the alias or merge key). */
+  private spend<T>(at: Node, items: T[]): T[] {
+    this.aliasBudget -= items.length;
+    if (this.aliasBudget < 0) throw this.aliasError(at);
+    return items;
+  }
+
+  private aliasError(at: Node | null | undefined): InputError {
+    return this.error(at, `aliases and merge keys expand to more than ${MAX_ALIAS_EXPANSION} values (nested anchors that multiply, as in a "billion laughs" document)`);
+  }
+
   /** Plain JS value of a node (aliases followed, merge keys applied). */
-  toJS(node: Node | null | undefined, stack: Set<Node> = new Set()): unknown {
+  toJS(node: Node | null | undefined, stack: Set<Node> = new Set(), viaAlias: Node | null = null): unknown {
     const n = this.deref(node);
     if (n === null) return null;
+    // Every value built under an alias is a copy: it counts against the alias budget.
+    const alias = viaAlias ?? (node && isAlias(node) ? node : null);
+    if (alias && --this.aliasBudget < 0) throw this.aliasError(alias);
     if (isScalar(n)) return n.value;
     if (stack.has(n)) throw this.error(node, 'recursive alias');
     stack.add(n);
     try {
-      if (isSeq(n)) return n.items.map((it) => this.toJS(it as Node, stack));
+      if (isSeq(n)) return n.items.map((it) => this.toJS(it as Node, stack, alias));
       if (isMap(n)) {
         const out: Record<string, unknown> = {};
-        for (const { key, value } of this.pairs(n)) setOwn(out, this.keyString(key), this.toJS(value, stack));
+        for (const { key, value } of this.pairs(n)) setOwn(out, this.keyString(key), this.toJS(value, stack, alias));
         return out;
       }
     } finally {
@@ -285,7 +310,7 @@ export class YamlSource {
 }
 
 /** The first key of a mapping that repeats an earlier key of the same mapping (scalar keys). */
-function findDuplicateKey(node: Node | null): { first: Scalar; again: Scalar } | null {
+export function findDuplicateKey(node: Node | null): { first: Scalar; again: Scalar } | null {
   if (isMap(node)) {
     const seen: Scalar[] = [];
     for (const item of node.items) {
@@ -337,6 +362,7 @@ function yamlMessage(code: string, message: string): string {
     case 'TAB_AS_INDENT':
       return 'tab character used for indentation (YAML allows only spaces)';
     default:
+      if (/Maximum call stack/i.test(msg)) return 'YAML syntax error: nested too deeply for the parser';
       return `YAML syntax error: ${msg}`;
   }
 }

@@ -20,6 +20,17 @@ export function redact(text: string): string {
   return out;
 }
 
+/**
+ * Values of keys that name a secret (password, passwd, pass, secret, token), in YAML or
+ * `key = value` text such as an error excerpt quoting an input file: masked whatever they are,
+ * since a file that failed to load has no resolved secrets to compare with. `{env: X}` and
+ * `{file: x}` references are kept (they name where a secret is, not the secret).
+ */
+export function maskSecretValues(text: string): string {
+  return text.replace(SECRET_ASSIGNMENT, (all, key: string, value: string) => (/^\{\s*(env|file)\s*:/.test(value) ? all : `${key}${REDACTED}`));
+}
+const SECRET_ASSIGNMENT = /((?:^|[\s{,"'-])[\w.-]*?(?:pass(?:word|wd|phrase)?|secret|token)(?:[_.-][\w.-]*)?["']?\s*[:=]\s*)((?:\{[^}\n]*\}?)|(?:"[^"\n]*"?)|(?:'[^'\n]*'?)|[^\s,}\n][^,}\n]*)/gi;
+
 /** Deep-redact a JSON-able value (strings inside objects and arrays). */
 export function redactDeep<T>(value: T): T {
   if (typeof value === 'string') return redact(value) as T;

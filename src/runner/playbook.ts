@@ -31,9 +31,16 @@ export interface Playbook {
 const PLAY_KEYS = ['name', 'hosts', 'roles', 'serial', 'vars', 'any_errors_fatal', 'tags', 'gather_facts'];
 const ROLE_KEYS = ['role', 'name', 'vars', 'tags'];
 
+/** Names and patterns are printed in progress lines and the recap: no newlines or other control characters. */
+function plain(y: YamlFile, at: (string | number)[], v: string, what: string): string {
+  const bad = /[\u0000-\u001f\u007f]/.exec(v);
+  if (bad) throw y.error(at, `${what} ${JSON.stringify(v.length > 60 ? v.slice(0, 60) + '…' : v)} holds a control character (${JSON.stringify(bad[0])}); write it on one line`);
+  return v;
+}
+
 function strList(y: YamlFile, at: (string | number)[], v: unknown, what: string): string[] {
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  if (typeof v === 'string') return plain(y, at, v, what).split(',').map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return (v as string[]).map((x, k) => plain(y, [...at, k], x, what));
   throw y.error(at, `${what} must be a string or a list of strings`);
 }
 
@@ -94,6 +101,7 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
     if (p.vars !== undefined && !isMapping(p.vars)) throw y.error([i, 'vars'], '"vars" must be a mapping');
     if (p.any_errors_fatal !== undefined && typeof p.any_errors_fatal !== 'boolean') throw y.error([i, 'any_errors_fatal'], '"any_errors_fatal" must be true or false');
     if (p.name !== undefined && typeof p.name !== 'string') throw y.error([i, 'name'], '"name" must be a string');
+    if (typeof p.name === 'string') plain(y, [i, 'name'], p.name, 'play name');
     return {
       name: (p.name as string | undefined) ?? hosts.join(','),
       hosts,

@@ -252,7 +252,9 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
         task(
           n,
           async (c) => {
-            const content = await renderTemplateFile(path.join(templatesDir, spec.src), {
+            const file = path.resolve(templatesDir, spec.src);
+            if (!file.startsWith(templatesDir + path.sep)) throw new Error(`template ${JSON.stringify(spec.src)} is outside the role's templates directory`);
+            const content = await renderTemplateFile(file, {
               host,
               vars,
               facts: await c.facts(),

@@ -2,7 +2,7 @@
 // it, JSON.stringify-ing it or util.inspect-ing it all give «redacted». Only `.reveal()`
 // returns the value, and only templates call it. Revealing registers the value with
 // src/report/redact.ts, so a revealed value that reaches a diff or log is masked there.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { REDACTED, registerSecret } from '../report/redact.js';
@@ -16,6 +16,9 @@ export interface SecretOptions {
   /** Environment to read `{env: NAME}` from. Default: process.env. */
   env?: Record<string, string | undefined>;
 }
+
+/** Largest `{file: path}` secret read (a password, not a document). */
+export const MAX_SECRET_FILE_BYTES = 64 * 1024;
 
 /** A secret that could not be resolved (missing variable or file). The message names it, never a value. */
 export class SecretError extends Error {
@@ -61,8 +64,13 @@ export class Secret {
       const path = isAbsolute(spec.file) ? spec.file : resolve(opts.baseDir ?? process.cwd(), spec.file);
       let text: string;
       try {
+        // A regular file of sane size only: /dev/zero or a FIFO would never end.
+        const st = statSync(path);
+        if (!st.isFile() && !st.isDirectory()) throw new SecretError(`secret file ${path} is not a regular file`, `file ${spec.file}`);
+        if (st.size > MAX_SECRET_FILE_BYTES) throw new SecretError(`secret file ${path} is ${st.size} bytes; a password file holds at most ${MAX_SECRET_FILE_BYTES}`, `file ${spec.file}`);
         text = readFileSync(path, 'utf8');
       } catch (e) {
+        if (e instanceof SecretError) throw e;
         const code = (e as NodeJS.ErrnoException).code;
         const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? 'error'})`;
         throw new SecretError(`secret file ${path} ${why}`, `file ${spec.file}`);
