@@ -18,6 +18,7 @@ import { loadInventory, varPosition } from '../src/inventory/index.js';
 import { RecordingTransport } from '../src/transport/recording.js';
 import { runPlaybook } from '../src/runner/run.js';
 import type { Facts } from '../src/facts/types.js';
+import { startSshd, sshdUnavailable, TEST_USER } from './helpers/sshd.js';
 
 const CORPUS = path.resolve('test/fixtures/hostile');
 const BIN = path.resolve('bin/provision.js');
@@ -379,4 +380,123 @@ test('varPosition: the file, line and column that won for the host, nested paths
   assert.equal(at(['ka67']), 'hosts.yaml:7:9', 'the host itself');
   assert.equal(at(['ka67', 'no_such_var']), undefined);
   assert.equal(at(['nobody', 'port']), undefined);
+});
+
+// ------------------------------------------------------------------------------------------------
+// Values that reach a remote command are quoted: the exact commands (recording transport), and a
+// real sshd target that is not harmed (no marker file created, everything lands byte-exact).
+
+/** A command's text outside single quotes (where the shell would expand or run things). */
+function unquoted(cmd: string): string {
+  let out = '';
+  for (let i = 0; i < cmd.length; i++) {
+    const c = cmd[i];
+    if (c === "'") {
+      const end = cmd.indexOf("'", i + 1);
+      assert.ok(end > i, `unterminated single quote in ${cmd}`);
+      i = end;
+      out += ' ';
+    } else if (c === '\\') {
+      i++;
+      out += ' ';
+    } else out += c;
+  }
+  return out;
+}
+
+const REC_EVIL = 'x\'; rm -rf /tmp/victim; $(touch /tmp/pwned-hostile-rec) `touch /tmp/pwned-hostile-rec2` "dq" \\ end\nsecond line';
+
+test('recording transport: the exact commands sent for hostile paths, contents and arguments', async () => {
+  const { hostileLayout } = await import('./fixtures/hostile/roles/hostile_values/index.js');
+  const l = hostileLayout('/srv/hv', REC_EVIL);
+  const inv = await loadInventory(path.join(root, 'ok/hosts.yaml'));
+  const h1 = inv.hosts.get('h1')!;
+  const t = new RecordingTransport('h1').on(/^test -e /, { code: 1 });
+  const report = await runPlaybook({
+    inventory: inv,
+    playbook: {
+      file: 'inline',
+      plays: [{ name: 'p', hosts: ['h1'], roles: [{ name: 'hostile_values', vars: { hv_root: '/srv/hv', hv_evil: REC_EVIL }, tags: [], dir: path.resolve('test/fixtures/hostile/roles/hostile_values') }], vars: {}, anyErrorsFatal: false, tags: [] }],
+    },
+    selectHosts: () => [h1],
+    connect: async () => t,
+    gatherFacts: async () => debianFacts(),
+  });
+  assert.equal(report.hosts.h1.status, 'ok', JSON.stringify(report.tasks, null, 1));
+  // Written out by hand: POSIX single quotes, each ' as '\'' — the newline stays inside the quotes.
+  const DIR = "'/srv/hv/dir x'\\''; rm -rf /tmp/victim; $(touch /tmp/pwned-hostile-rec) `touch /tmp/pwned-hostile-rec2` \"dq\" \\ end\nsecond line'";
+  const PRINTED = "'/srv/hv/dir x'\\''; rm -rf /tmp/victim; $(touch /tmp/pwned-hostile-rec) `touch /tmp/pwned-hostile-rec2` \"dq\" \\ end\nsecond line/printed'";
+  const EVIL = "'x'\\''; rm -rf /tmp/victim; $(touch /tmp/pwned-hostile-rec) `touch /tmp/pwned-hostile-rec2` \"dq\" \\ end\nsecond line'";
+  const cmds = t.commands;
+  assert.ok(cmds.includes(`mkdir -p -- ${DIR}`), cmds.join('\n---\n'));
+  assert.ok(cmds.includes(`chmod 0755 -- ${DIR}`), cmds.join('\n---\n'));
+  assert.ok(cmds.includes(`test -e ${PRINTED}`), cmds.join('\n---\n'));
+  assert.ok(cmds.includes(`printf '%s' ${EVIL} > ${PRINTED}`), cmds.join('\n---\n'));
+  assert.ok(cmds.some((c) => c.startsWith(`for f in ${DIR}/.'file x'\\''; rm -rf _tmp_victim;`)), 'the stat of the file quotes the directory and the name');
+  // Every command: the hostile text only ever inside single quotes.
+  for (const c of cmds) {
+    const bare = unquoted(c);
+    for (const bad of ['pwned-hostile', 'rm -rf', 'victim', 'second line', '"dq"']) assert.ok(!bare.includes(bad), `"${bad}" outside quotes in: ${c}`);
+  }
+  // Files travel as data (path and bytes), never through a command line.
+  const put = (p: string) => t.puts.find((x) => x.path === p);
+  assert.deepEqual(put(l.file)?.content, l.content);
+  assert.equal(put(l.templated)?.text, l.templatedContent);
+  assert.equal(put(l.blocks)?.text, l.blocksContent);
+  assert.equal(put(l.lines)?.text, l.linesContent);
+  for (const c of cmds) assert.ok(!c.includes(l.content.subarray(-256).toString('latin1')), 'content never on a command line');
+});
+
+const sshSkip = sshdUnavailable();
+
+test('real sshd: hostile host vars harm nothing, names and bytes land exactly, a second run changes nothing', { skip: sshSkip }, async () => {
+  const { hostileLayout } = await import('./fixtures/hostile/roles/hostile_values/index.js');
+  const sshd = await startSshd({ users: [TEST_USER] });
+  const target = mkdtempSync(path.join(tmpdir(), 'provision-hostile-target-'));
+  const id = `${process.pid}-${Date.now()}`;
+  const markers = ['a', 'b', 'c', 'd'].map((m) => `/tmp/pwned-hostile-${id}-${m}`);
+  const evil = `x'; rm -rf ${target}/victim; $(touch ${markers[0]}) \`touch ${markers[1]}\` "dq" \\ $HOME \${IFS} '$(touch ${markers[2]})'\nsecond line; touch ${markers[3]}`;
+  try {
+    writeFileSync(path.join(target, 'victim'), 'must survive\n');
+    const inv = path.join(target, 'hosts.yaml');
+    writeFileSync(
+      inv,
+      [
+        'all:',
+        '  hosts:',
+        '    box:',
+        '      ansible_host: 127.0.0.1',
+        `      ansible_port: ${sshd.port}`,
+        `      ansible_user: ${TEST_USER}`,
+        `      ansible_ssh_private_key_file: ${sshd.clientKeyPath}`,
+        `      provision_known_hosts_file: ${sshd.knownHostsFile}`,
+        '      ansible_become: true',
+        `      hv_root: ${JSON.stringify(target)}`,
+        `      hv_evil: ${JSON.stringify(evil)}`,
+        '',
+      ].join('\n'),
+    );
+    const pb = path.resolve('test/fixtures/hostile/hostile-values.yaml');
+    const first = await provision([inv, pb, '--json', path.join(target, 'r1.json')]);
+    assert.equal(first.code, 0, `${first.out}\n${first.err}`);
+    const l = hostileLayout(target, evil);
+    for (const m of markers) assert.ok(!existsSync(m), `${m} was created: a value ran as shell code`);
+    assert.equal(readFileSync(path.join(target, 'victim'), 'utf8'), 'must survive\n');
+    assert.ok(statSync(l.dir).isDirectory(), 'the directory exists under its literal name');
+    assert.deepEqual(readFileSync(l.file), l.content, 'binary content byte-exact, at the literal file name');
+    assert.equal(statSync(l.file).mode & 0o777, 0o640);
+    assert.equal(readFileSync(l.templated, 'utf8'), l.templatedContent);
+    assert.equal(readFileSync(l.blocks, 'utf8'), l.blocksContent);
+    assert.equal(readFileSync(l.lines, 'utf8'), l.linesContent);
+    assert.equal(readFileSync(l.printed, 'utf8'), evil, 'the command argument arrived as one word, unchanged');
+    const second = await provision([inv, pb, '--json', path.join(target, 'r2.json')]);
+    assert.equal(second.code, 0, `${second.out}\n${second.err}`);
+    const r2 = JSON.parse(readFileSync(path.join(target, 'r2.json'), 'utf8')) as { hosts: { box: { changed: number } }; tasks: unknown[] };
+    assert.equal(r2.hosts.box.changed, 0, JSON.stringify(r2.tasks, null, 1));
+    for (const m of markers) assert.ok(!existsSync(m), m);
+  } finally {
+    await sshd.stop();
+    for (const m of markers) rmSync(m, { force: true });
+    rmSync(target, { recursive: true, force: true });
+  }
 });
