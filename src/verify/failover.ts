@@ -1,11 +1,14 @@
 // Failover, measured from the client's side. For each LB L in turn:
 //   1. L must hold the VIPs it masters and run nginx (else nothing is touched).
 //   2. The probes start a request loop (python3, >= 20 Hz per VIP, 0.3 s timeout) against
-//      every VIP L masters; after a baseline, nginx on L is killed (SIGKILL to its main pid and children);
+//      every VIP L masters; after a baseline, a fault is injected on L (the mode):
+//        nginx       nginx is killed (SIGKILL to its main pid and children)
+//        keepalived  keepalived is stopped (systemctl stop: it says goodbye with priority 0)
+//        poweroff    L loses power (a callback: NICs without carrier, every process killed)
 //      the peer must take L's VIPs over; the loop's longest outage per VIP is the failover gap.
-//   3. A second loop runs while nginx is started again and L takes its VIPs back (preemption);
-//      its outage is the preemption gap.
-//   4. Whatever happened, L is left as found: nginx started, L holding its VIPs (finally).
+//   3. A second loop runs while the fault is repaired (nginx / keepalived started, L powered
+//      on and booted) and L takes its VIPs back (preemption); its outage is the preemption gap.
+//   4. Whatever happened, L is left as found: repaired, L holding its VIPs (finally).
 // Every loop is bounded in time and count; traffic goes only to the model's VIPs.
 import { randomBytes } from 'node:crypto';
 import { sh } from '../transport/quote.js';
@@ -15,7 +18,28 @@ import { memoConnect, probeAssignments, readAddresses, textTable, type Connect }
 import { computeGap, parseProbeLoop, type GapResult, type ProbeSample } from './parse.js';
 import { PROBE_LOOP_PY, type ProbeLoopConfig } from './probe-script.js';
 
+/** The fault injected on a load balancer. */
+export type FailoverMode = 'nginx' | 'keepalived' | 'poweroff';
+export const FAILOVER_MODES: readonly FailoverMode[] = ['nginx', 'keepalived', 'poweroff'];
+
+/** Power of a host, for mode poweroff (the lab: labPowerOff / labPowerOn). */
+export interface PowerControl {
+  /** Cut the power: resolves once the host is off. */
+  off(host: string): Promise<void>;
+  /** Power on: resolves once the host answers SSH again. */
+  on(host: string): Promise<void>;
+}
+
 export interface FailoverOptions {
+  /** The fault (default nginx). */
+  mode?: FailoverMode;
+  /** Required for mode poweroff. */
+  power?: PowerControl;
+  /**
+   * A new connection to a host that was powered off and on again (mode poweroff; default
+   * `connect` itself, which must then not cache). Transports it returns are closed here.
+   */
+  reconnect?: Connect;
   /** LBs to fail, in this order (default: every LB that masters a VIP, in inventory order). */
   lbs?: string[];
   /** Requests before nginx is killed / started, in ms (default 1000). */
@@ -36,7 +60,7 @@ export interface FailoverOptions {
   maxLoopSeconds?: number;
   /** Fail when a client-observed gap exceeds this many ms (default: report only). */
   maxGapMs?: number;
-  /** The service whose death must move the VIPs (default "nginx"). */
+  /** The service killed in mode nginx, whose death must move the VIPs (default "nginx"). */
   service?: string;
   /** Port the VIPs are requested on (default: the model's listenPort). */
   port?: number;
@@ -61,6 +85,7 @@ export interface FailoverVipResult {
 
 export interface FailoverLbResult {
   lb: string;
+  mode: FailoverMode;
   /** VIPs L masters. */
   vips: string[];
   ok: boolean;
@@ -70,10 +95,12 @@ export interface FailoverLbResult {
   takeoverBy: Record<string, string[]>;
   /** VIP -> the LB expected to take it over (highest-priority backup). */
   expectedPeer: Record<string, string>;
-  /** Controller-side ms from the kill until the peer held every VIP (undefined: never). */
+  /** Controller-side ms from the fault (its injection done) until the peer held every VIP (undefined: never). */
   takeoverMs?: number;
-  /** Controller-side ms from `systemctl start` until L held every VIP again. */
+  /** Controller-side ms from the start of the repair (systemctl start, power on) until L held every VIP again. */
   preemptMs?: number;
+  /** Mode poweroff: ms from power on until L answered SSH again. */
+  bootMs?: number;
   /** L holds its VIPs and runs nginx again at the end. */
   restored: boolean;
   results: FailoverVipResult[];
@@ -83,6 +110,7 @@ export interface FailoverLbResult {
 
 export interface FailoverReport {
   ok: boolean;
+  mode: FailoverMode;
   lbs: FailoverLbResult[];
 }
 
@@ -91,9 +119,11 @@ const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 const why = (r: ExecResult) => oneLine(r.stderr) || oneLine(r.stdout).slice(0, 200) || (r.signal ? `killed by ${r.signal}` : `exit ${r.code}`);
 const errMsg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** VIP address -> LBs holding it right now. */
-export async function vipHolders(model: HaModel, connect: Connect): Promise<Record<string, string[]>> {
-  const held = await Promise.all(model.nodes.map(async (n) => ({ host: n.host, addrs: await readAddresses(await connect(n.host)) })));
+/** VIP address -> LBs holding it right now. LBs in `off` (powered off) are not asked: they hold nothing anyone can reach. */
+export async function vipHolders(model: HaModel, connect: Connect, off: ReadonlySet<string> = new Set()): Promise<Record<string, string[]>> {
+  const held = await Promise.all(
+    model.nodes.filter((n) => !off.has(n.host)).map(async (n) => ({ host: n.host, addrs: await readAddresses(await connect(n.host)) })),
+  );
   const out: Record<string, string[]> = {};
   for (const v of model.vips) out[v.address] = held.filter((h) => h.addrs.some((a) => a.address === v.address)).map((h) => h.host);
   return out;
@@ -121,7 +151,77 @@ interface RunningLoop {
 interface Ctx {
   model: HaModel;
   conn: Connect;
-  o: Required<Omit<FailoverOptions, 'lbs' | 'maxGapMs' | 'onProgress' | 'port'>> & Pick<FailoverOptions, 'maxGapMs' | 'onProgress'> & { port: number };
+  /** LBs powered off right now. */
+  off: Set<string>;
+  /** Replace a host's transport after it was powered on again. */
+  renew(host: string): Promise<Transport>;
+  o: Required<Omit<FailoverOptions, 'lbs' | 'maxGapMs' | 'onProgress' | 'port' | 'power' | 'reconnect'>> &
+    Pick<FailoverOptions, 'maxGapMs' | 'onProgress' | 'power'> & { port: number };
+}
+
+/** Inject and repair one kind of fault on an LB. */
+interface Fault {
+  /** What must run on L before (e.g. nginx, keepalived). */
+  needs: string[];
+  injectLabel: string;
+  inject(): Promise<void>;
+  repairLabel: string;
+  repair(): Promise<void>;
+}
+
+function faultFor(c: Ctx, lb: string, res: FailoverLbResult): Fault {
+  const { o } = c;
+  const svc = o.service;
+  const sudoExec = async (cmd: ReturnType<typeof sh>, what: string, timeoutMs: number) => {
+    const r = await (await c.conn(lb)).exec(cmd, { sudo: true, timeoutMs });
+    if (r.code !== 0) throw new Error(`${what} on ${lb} failed: ${why(r)}`);
+  };
+  switch (o.mode) {
+    case 'nginx':
+      return {
+        needs: [svc],
+        // The main process and its children by pid: `systemctl kill` signals the unit's cgroup,
+        // which systemd cannot do inside an nspawn container here (EIO); workers survived holding
+        // port 80 and the restart failed. Killing by pid works the same on every host.
+        injectLabel: `kill -KILL the ${svc} main process and its children`,
+        inject: () =>
+          sudoExec(
+            sh`pid=$(systemctl show -p MainPID --value ${svc}) && [ "$pid" -gt 0 ] && kill -KILL $pid $(pgrep -P $pid) && while kill -0 $pid 2>/dev/null; do sleep 0.02; done`,
+            `killing ${svc}`,
+            30_000,
+          ),
+        repairLabel: `systemctl start ${svc}`,
+        repair: () => sudoExec(sh`systemctl start ${svc}`, `systemctl start ${svc}`, 60_000),
+      };
+    case 'keepalived':
+      return {
+        needs: [svc, 'keepalived'],
+        injectLabel: 'systemctl stop keepalived',
+        inject: () => sudoExec(sh`systemctl stop keepalived`, 'systemctl stop keepalived', 60_000),
+        repairLabel: 'systemctl start keepalived',
+        repair: () => sudoExec(sh`systemctl start keepalived`, 'systemctl start keepalived', 60_000),
+      };
+    case 'poweroff': {
+      const power = o.power;
+      if (!power) throw new Error('failover mode poweroff needs a power control (labPowerOff/labPowerOn in the lab)');
+      return {
+        needs: [svc, 'keepalived'],
+        injectLabel: 'power off (NICs without carrier, every process killed)',
+        inject: async () => {
+          c.off.add(lb);
+          await power.off(lb);
+        },
+        repairLabel: 'power on and boot',
+        repair: async () => {
+          const t0 = o.now();
+          await power.on(lb);
+          await c.renew(lb);
+          c.off.delete(lb);
+          res.bootMs = o.now() - t0;
+        },
+      };
+    }
+  }
 }
 
 function startLoop(c: Ctx, probe: string, t: Transport, vips: string[], durationS: number): RunningLoop {
@@ -161,7 +261,7 @@ async function pollHolders(c: Ctx, timeoutMs: number, pred: (h: Record<string, s
   const t0 = c.o.now();
   for (let i = 0; ; i++) {
     try {
-      last.holders = await vipHolders(c.model, c.conn);
+      last.holders = await vipHolders(c.model, c.conn, c.off);
       last.error = undefined;
       if (pred(last.holders)) return c.o.now() - t0;
     } catch (e) {
@@ -178,7 +278,7 @@ const fmtHolders = (h: Record<string, string[]> | undefined, vips: string[]) =>
 async function failOne(c: Ctx, lb: string): Promise<FailoverLbResult> {
   const { model, o } = c;
   const vips = model.vips.filter((v) => v.master === lb);
-  const res: FailoverLbResult = { lb, vips: vips.map((v) => v.address), ok: false, problems: [], takeoverBy: {}, expectedPeer: {}, restored: false, results: [], steps: [] };
+  const res: FailoverLbResult = { lb, mode: o.mode, vips: vips.map((v) => v.address), ok: false, problems: [], takeoverBy: {}, expectedPeer: {}, restored: false, results: [], steps: [] };
   const step = (s: string) => {
     res.steps.push(s);
     o.onProgress?.(`${lb}: ${s}`);
@@ -192,20 +292,25 @@ async function failOne(c: Ctx, lb: string): Promise<FailoverLbResult> {
     const p = expectedPeer(model, v, lb);
     if (p) res.expectedPeer[v.address] = p;
   }
-  const lbT = await c.conn(lb);
   const svc = o.service;
-  const nginxActive = async () => (await lbT.exec(sh`systemctl is-active --quiet ${svc}`, { sudo: false, timeoutMs: 15_000 })).code === 0;
+  const fault = faultFor(c, lb, res);
+  const isActive = async (unit: string) => (await (await c.conn(lb)).exec(sh`systemctl is-active --quiet ${unit}`, { sudo: false, timeoutMs: 15_000 })).code === 0;
+  const allActive = async () => {
+    for (const u of fault.needs) if (!(await isActive(u))) return u;
+    return undefined;
+  };
   const holdsAll = (h: Record<string, string[]>) => addrs.every((a) => h[a]?.length === 1 && h[a][0] === lb);
   const last: { holders?: Record<string, string[]>; error?: string } = {};
 
   // 1. The starting state.
-  const before = await vipHolders(model, c.conn);
+  const before = await vipHolders(model, c.conn, c.off);
   if (!holdsAll(before)) {
     problem(`not in the starting state (each VIP held by ${lb} only): ${fmtHolders(before, addrs)}; nothing was touched`);
     return res;
   }
-  if (!(await nginxActive())) {
-    problem(`${svc} is not active on ${lb}; nothing was touched`);
+  const inactive = await allActive();
+  if (inactive) {
+    problem(`${inactive} is not active on ${lb}; nothing was touched`);
     return res;
   }
 
@@ -238,32 +343,25 @@ async function failOne(c: Ctx, lb: string): Promise<FailoverLbResult> {
         const g = computeGap(samples);
         r[phase] = g;
         const first = g.outages[0];
-        if (first && first.lastOk === undefined) problem(`${phase}: ${vip} from ${l.probe} failed before ${phase === 'failover' ? `${svc} was killed` : `${svc} was started`} (no baseline)`);
+        if (first && first.lastOk === undefined) problem(`${phase}: ${vip} from ${l.probe} failed before ${phase === 'failover' ? fault.injectLabel : fault.repairLabel} (no baseline)`);
         if (!g.recovered) problem(`${phase}: ${vip} did not answer ${l.probe} again within the loop (${g.gapMs} ms without an answer)`);
         if (o.maxGapMs !== undefined && g.gapMs > o.maxGapMs) problem(`${phase}: ${vip} from ${l.probe} was unreachable for ${g.gapMs} ms (limit ${o.maxGapMs} ms)`);
       }
     });
   };
 
-  let killed = false;
-  let started = false;
+  let injected = false;
+  let repaired = false;
   let back = false;
   try {
-    // 2. Kill nginx on L; the peer must take over.
+    // 2. The fault on L; the peer must take over.
     let loops = startLoops();
     loops.forEach((l) => running.add(l));
     step(`request loop on ${assignments.map((a) => `${a.host} -> ${a.vips.join(', ')}`).join('; ')} at ${o.rateHz} Hz`);
     await o.sleep(o.baselineMs);
-    // The main process and its children by pid: `systemctl kill` signals the unit's cgroup,
-    // which systemd cannot do inside an nspawn container here (EIO); workers survived holding
-    // port 80 and the restart failed. Killing by pid works the same on every host.
-    step(`kill -KILL the ${svc} main process and its children`);
-    const k = await lbT.exec(
-      sh`pid=$(systemctl show -p MainPID --value ${svc}) && [ "$pid" -gt 0 ] && kill -KILL $pid $(pgrep -P $pid) && while kill -0 $pid 2>/dev/null; do sleep 0.02; done`,
-      { sudo: true, timeoutMs: 30_000 },
-    );
-    killed = true;
-    if (k.code !== 0) throw new Error(`killing ${svc} on ${lb} failed: ${why(k)}`);
+    step(fault.injectLabel);
+    injected = true;
+    await fault.inject();
     const taken = await pollHolders(c, o.takeoverTimeoutMs, (h) => addrs.every((a) => h[a]?.length === 1 && h[a][0] !== lb), last);
     for (const a of addrs) res.takeoverBy[a] = last.holders?.[a] ?? [];
     if (taken === undefined) {
@@ -280,21 +378,21 @@ async function failOne(c: Ctx, lb: string): Promise<FailoverLbResult> {
     await o.sleep(o.settleMs);
     await collect(loops, 'failover');
 
-    // 3. Start nginx on L; L must take its VIPs back (preemption).
+    // 3. Repair L; L must take its VIPs back (preemption).
     loops = startLoops();
     loops.forEach((l) => running.add(l));
     await o.sleep(o.baselineMs);
-    step(`systemctl start ${svc}`);
-    const s = await lbT.exec(sh`systemctl start ${svc}`, { sudo: true, timeoutMs: 60_000 });
-    if (s.code !== 0) throw new Error(`systemctl start ${svc} on ${lb} failed: ${why(s)}`);
-    started = true;
+    step(fault.repairLabel);
+    const t0 = o.now();
+    await fault.repair();
+    repaired = true;
     const pre = await pollHolders(c, o.preemptTimeoutMs, holdsAll, last);
     if (pre === undefined) {
       problem(`${lb} did not take its VIPs back within ${o.preemptTimeoutMs} ms: ${fmtHolders(last.holders, addrs)}${last.error ? ` (${last.error})` : ''}`);
     } else {
       back = true;
-      res.preemptMs = pre;
-      step(`${lb} holds its VIPs again after ${pre} ms`);
+      res.preemptMs = o.now() - t0;
+      step(`${lb} holds its VIPs again ${res.preemptMs} ms after the ${fault.repairLabel} began${res.bootMs !== undefined ? ` (booted in ${res.bootMs} ms)` : ''}`);
     }
     await o.sleep(o.settleMs);
     await collect(loops, 'preempt');
@@ -303,22 +401,22 @@ async function failOne(c: Ctx, lb: string): Promise<FailoverLbResult> {
   } finally {
     // 4. Leave the cluster as it was found, whatever failed above.
     await Promise.all([...running].map((l) => stopLoop(l).catch(() => undefined)));
-    if (killed && !started) {
+    if (injected && !repaired) {
       try {
-        const s = await lbT.exec(sh`systemctl start ${svc}`, { sudo: true, timeoutMs: 60_000 });
-        step(`cleanup: systemctl start ${svc} (exit ${s.code})`);
-        if (s.code !== 0) problem(`cleanup: systemctl start ${svc} on ${lb} failed: ${why(s)}`);
+        await fault.repair();
+        repaired = true;
+        step(`cleanup: ${fault.repairLabel}`);
       } catch (e) {
-        problem(`cleanup: systemctl start ${svc} on ${lb}: ${errMsg(e)}`);
+        problem(`cleanup: ${fault.repairLabel} on ${lb}: ${errMsg(e)}`);
       }
     }
     try {
-      if (!back && killed) back = (await pollHolders(c, o.preemptTimeoutMs, holdsAll, last)) !== undefined;
-      res.restored = (back || !killed) && (await nginxActive());
+      if (!back && injected) back = (await pollHolders(c, o.preemptTimeoutMs, holdsAll, last)) !== undefined;
+      res.restored = (back || !injected) && !c.off.has(lb) && (await allActive()) === undefined;
     } catch (e) {
       problem(`cleanup: ${errMsg(e)}`);
     }
-    if (!res.restored) problem(`${lb} was NOT restored (holding its VIPs with ${svc} running): ${fmtHolders(last.holders, addrs)}`);
+    if (!res.restored) problem(`${lb} was NOT restored (holding its VIPs with ${fault.needs.join(' and ')} running): ${fmtHolders(last.holders, addrs)}`);
   }
   res.ok = res.problems.length === 0;
   return res;
@@ -329,10 +427,35 @@ async function failOne(c: Ctx, lb: string): Promise<FailoverLbResult> {
  * from `connect` are owned by the caller (not closed here).
  */
 export async function verifyFailover(model: HaModel, connect: Connect, opts: FailoverOptions = {}): Promise<FailoverReport> {
+  const memo = memoConnect(connect);
+  const renewed = new Map<string, Transport>();
   const c: Ctx = {
     model,
-    conn: memoConnect(connect),
+    conn: (host) => {
+      const t = renewed.get(host);
+      return t ? Promise.resolve(t) : memo(host);
+    },
+    off: new Set(),
+    renew: async (host) => {
+      const again = opts.reconnect ?? connect;
+      let lastErr: unknown;
+      // sshd may answer a moment before it accepts logins.
+      for (let i = 0; i < 20; i++) {
+        try {
+          const t = await again(host);
+          const old = renewed.get(host);
+          renewed.set(host, t);
+          if (old && old !== t) await old.close().catch(() => undefined);
+          return t;
+        } catch (e) {
+          lastErr = e;
+          await c.o.sleep(500);
+        }
+      }
+      throw new Error(`cannot reconnect to ${host} after power on: ${errMsg(lastErr)}`);
+    },
     o: {
+      mode: opts.mode ?? 'nginx',
       baselineMs: opts.baselineMs ?? 1000,
       rateHz: Math.max(20, opts.rateHz ?? 25),
       requestTimeoutMs: opts.requestTimeoutMs ?? 300,
@@ -345,26 +468,32 @@ export async function verifyFailover(model: HaModel, connect: Connect, opts: Fai
       service: opts.service ?? 'nginx',
       port: opts.port ?? model.listenPort,
       onProgress: opts.onProgress,
+      power: opts.power,
       sleep: opts.sleep ?? defaultSleep,
       now: opts.now ?? (() => Date.now()),
     },
   };
   const lbs = opts.lbs ?? model.nodes.filter((n) => model.vips.some((v) => v.master === n.host)).map((n) => n.host);
+  const mode = c.o.mode;
   const out: FailoverLbResult[] = [];
-  for (const lb of lbs) {
-    if (!model.nodes.some((n) => n.host === lb)) {
-      out.push({ lb, vips: [], ok: false, problems: [`${lb} is not a load balancer of the HA model`], takeoverBy: {}, expectedPeer: {}, restored: false, results: [], steps: [] });
-      continue;
+  try {
+    for (const lb of lbs) {
+      if (!model.nodes.some((n) => n.host === lb)) {
+        out.push({ lb, mode, vips: [], ok: false, problems: [`${lb} is not a load balancer of the HA model`], takeoverBy: {}, expectedPeer: {}, restored: false, results: [], steps: [] });
+        continue;
+      }
+      try {
+        out.push(await failOne(c, lb));
+      } catch (e) {
+        out.push({ lb, mode, vips: [], ok: false, problems: [errMsg(e)], takeoverBy: {}, expectedPeer: {}, restored: false, results: [], steps: [] });
+      }
+      // A cluster that was not restored must not lose its other master too.
+      if (!out[out.length - 1].restored && out[out.length - 1].steps.length > 0) break;
     }
-    try {
-      out.push(await failOne(c, lb));
-    } catch (e) {
-      out.push({ lb, vips: [], ok: false, problems: [errMsg(e)], takeoverBy: {}, expectedPeer: {}, restored: false, results: [], steps: [] });
-    }
-    // A cluster that was not restored must not lose its other master too.
-    if (!out[out.length - 1].restored && out[out.length - 1].steps.length > 0) break;
+  } finally {
+    await Promise.all([...renewed.values()].map((t) => t.close().catch(() => undefined)));
   }
-  return { ok: out.length > 0 && out.every((r) => r.ok), lbs: out };
+  return { ok: out.length > 0 && out.every((r) => r.ok), mode, lbs: out };
 }
 
 const fmtGap = (g?: GapResult) => (!g ? '-' : !g.recovered ? `>${g.gapMs} ms (no recovery)` : g.failures === 0 ? '0 ms' : `${g.gapMs} ms`);
@@ -388,10 +517,17 @@ export function formatFailoverTable(report: FailoverReport): string {
   }
   const lines = [textTable(['FAILED LB', 'VIP', 'PROBE', 'TAKEN OVER BY', 'FAILOVER GAP', 'PREEMPT GAP', 'RESULT'], rows)];
   for (const l of report.lbs) {
-    const times = [l.takeoverMs !== undefined ? `peer held the VIPs ${l.takeoverMs} ms after the kill` : '', l.preemptMs !== undefined ? `${l.lb} held them again ${l.preemptMs} ms after the start` : ''].filter(Boolean).join('; ');
+    const fault = { nginx: 'nginx was killed', keepalived: 'keepalived was stopped', poweroff: 'the power was cut' }[l.mode];
+    const repair = { nginx: 'nginx started', keepalived: 'keepalived started', poweroff: 'power came back' }[l.mode];
+    const times = [
+      l.takeoverMs !== undefined ? `peer held the VIPs ${l.takeoverMs} ms after ${fault}` : '',
+      l.preemptMs !== undefined ? `${l.lb} held them again ${l.preemptMs} ms after ${repair}${l.bootMs !== undefined ? ` (boot to SSH ${l.bootMs} ms)` : ''}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
     if (times) lines.push(`${l.lb}: ${times}`);
     for (const p of l.problems) lines.push(`${l.lb}: FAIL: ${p}`);
   }
-  lines.push(`failover: ${report.lbs.length} load balancer${report.lbs.length === 1 ? '' : 's'} failed in turn, ${report.lbs.filter((l) => !l.ok).length} with problems`);
+  lines.push(`failover (${report.mode}): ${report.lbs.length} load balancer${report.lbs.length === 1 ? '' : 's'} failed in turn, ${report.lbs.filter((l) => !l.ok).length} with problems`);
   return lines.join('\n') + '\n';
 }
