@@ -146,7 +146,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       return EXIT.HOST_FAILED;
     }
     io.err(`provision: ${redact(e instanceof Error ? e.message : String(e))}`);
-    if (process.env.PROVISION_DEBUG && e instanceof Error) io.err(e.stack ?? '');
+    if (process.env.PROVISION_DEBUG && e instanceof Error) io.err(redact(e.stack ?? ''));
     return EXIT.HOST_FAILED;
   }
 }
