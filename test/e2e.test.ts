@@ -140,16 +140,22 @@ test('verify --failover: nginx killed on each LB, its VIPs move to the peer and 
   }
 });
 
-test('rolling change under client traffic (upstreams and keepalived settings): zero failed requests', { skip, timeout: 300_000 }, async () => {
+test('rolling change under client traffic (upstreams, keepalived settings, a keepalived restart): zero failed requests', { skip, timeout: 300_000 }, async () => {
   session = await openSession(inventory, {}, { out: () => {}, err: () => {}, isTTY: false });
   model = deriveTopology([...session.inventory.hosts.values()], { baseDir: dirname(inventory) });
   const changed = changedInventory();
-  for (const [label, inv] of [['change', changed], ['change back', inventory]]) {
+  const phases = [
+    { label: 'change', inv: changed, extra: [] as string[], expect: [/nginx\.conf/, /keepalived\.conf/] },
+    { label: 'change back', inv: inventory, extra: [], expect: [/nginx\.conf/, /keepalived\.conf/] },
+    // a restart, not a reload: each LB hands its VIPs to the peer first, then takes them back
+    { label: 'restart keepalived', inv: inventory, extra: ['-e', 'keepalived_restart=true'], expect: [/keepalived restarted, its VIPs handed to the peer first/] },
+  ];
+  for (const { label, inv, extra, expect } of phases) {
     // 4 VIPs x 6 Hz = 24 requests per second in total, each with a 2 s client timeout
     const traffic = await startTraffic(model, connect, { rateHz: 6, timeoutS: 2, maxSeconds: 240 });
     await new Promise((r) => setTimeout(r, 1500));
-    const json = join(work, `roll-${label.replace(' ', '-')}.json`);
-    const r = await provision([inv, '--limit', 'lb', '--skip-tags', 'verify', '--json', json]);
+    const json = join(work, `roll-${label.replace(/ /g, '-')}.json`);
+    const r = await provision([inv, '--limit', 'lb', '--skip-tags', 'verify', ...extra, '--json', json]);
     await new Promise((r) => setTimeout(r, 3000));
     const t = await traffic.stop();
     process.stderr.write(`# ${label}: ${r.seconds.toFixed(1)} s\n${formatTrafficTable(t).split('\n').map((l) => `# ${l}`).join('\n')}\n`);
@@ -157,7 +163,7 @@ test('rolling change under client traffic (upstreams and keepalived settings): z
     const rep = report(json);
     for (const lb of LBS) {
       const names = rep.tasks.filter((x) => x.host === lb && x.changed).map((x) => x.task);
-      assert.ok(names.some((n) => /nginx\.conf/.test(n)) && names.some((n) => /keepalived\.conf/.test(n)), `${label}: ${lb} changed ${names.join('; ')}`);
+      for (const re of expect) assert.ok(names.some((n) => re.test(n)), `${label}: ${lb} changed ${names.join('; ')}`);
     }
     assert.deepEqual(t.problems, []);
     assert.ok(t.rate >= 20, `at least 20 requests/s in total (${t.rate.toFixed(1)})`);
