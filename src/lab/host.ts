@@ -3,6 +3,7 @@
 // host's network namespace, and the two socat forwarders that carry SSH from 127.0.0.1:PORT.
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, chownSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -254,4 +255,54 @@ export async function containerInit(p: LabPaths, host: string): Promise<number |
   const r = await probe`cat /proc/${pid}/task/${pid}/children`;
   const first = Number(r.stdout.trim().split(/\s+/)[0]);
   return Number.isInteger(first) && first > 1 ? first : undefined;
+}
+
+/**
+ * Cut one host's power, as a measurement needs it: its NICs lose carrier first (nothing more
+ * leaves or is answered on the wire: no priority-0 VRRP advert, no ARP reply, no TCP reset
+ * for a VIP it held), then its container's init gets SIGKILL, which makes the kernel kill
+ * every process of the container at once (no shutdown runs). The namespace, its addresses
+ * and the forwarders stay, like a machine's disk and cabling; powerOnHost boots it again.
+ * Returns false when the container was not running.
+ */
+export async function powerOffHost(p: LabPaths, h: LabHostSpec): Promise<boolean> {
+  const nspawn = containerAlive(p, h.name);
+  if (!nspawn) return false;
+  const ns = hostNetns(h.name);
+  const init = await containerInit(p, h.name);
+  // Every NIC in one `ip -batch` (one process: they go down within a millisecond).
+  const down = spawnSync('ip', ['-n', ns, '-batch', '-'], { input: h.nics.map((n) => `link set dev ${n.ifname} down`).join('\n') + '\n', encoding: 'utf8' });
+  if (down.status !== 0) throw new Error(`${h.name}: taking its NICs down failed: ${tail(down.stderr || String(down.error ?? ''), 2) || `exit ${down.status}`}`);
+  try {
+    process.kill(init ?? nspawn, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+  // nspawn exits when its container's init is gone; make sure of it.
+  await stopFromPidFile(hostPaths(p, h.name).nspawnPid, { sig: 'SIGKILL', graceMs: 10_000 });
+  return true;
+}
+
+/**
+ * Power a host on again after powerOffHost (or any stop that left its namespace): addresses a
+ * running keepalived had added (VIPs) are gone as after a real reboot, the NICs get carrier,
+ * the container boots, the SSH forward is re-made, and this waits until sshd answers.
+ * Returns false when the container was already running.
+ */
+export async function powerOnHost(p: LabPaths, h: LabHostSpec, port: number, log: Log, bootTimeoutMs = 90_000): Promise<boolean> {
+  if (containerAlive(p, h.name)) return false;
+  const ns = hostNetns(h.name);
+  const r = await probe`ip -n ${ns} -j addr show`;
+  const links = r.code === 0 && r.stdout.trim() ? (JSON.parse(r.stdout) as Array<{ ifname: string; addr_info?: Array<{ family: string; local: string; prefixlen: number }> }>) : [];
+  for (const nic of h.nics) {
+    const link = links.find((l) => l.ifname === nic.ifname);
+    for (const a of link?.addr_info ?? []) {
+      if (a.family === 'inet' && a.local !== nic.address) await run`ip -n ${ns} addr del ${`${a.local}/${a.prefixlen}`} dev ${nic.ifname}`;
+    }
+    await run`ip -n ${ns} link set dev ${nic.ifname} up`;
+  }
+  await ensureContainer(p, h, log);
+  await ensureForwarders(p, h.name, port);
+  await waitSsh(p, h.name, port, bootTimeoutMs);
+  return true;
 }

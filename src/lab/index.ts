@@ -16,6 +16,8 @@ import {
   sshBanner,
   stopHost,
   waitSsh,
+  powerOffHost,
+  powerOnHost,
 } from './host.js';
 import { renderKnownHosts, renderLabInventory } from './inventory.js';
 import { addressesOf, deleteNetns, ensureNetworks, labNamespaces, listNetns } from './net.js';
@@ -255,6 +257,45 @@ export async function labDown(o: LabOptions): Promise<LabDownResult> {
     const seconds = Math.round((Date.now() - t0) / 100) / 10;
     o.log(changed ? `lab is down (${seconds} s): containers, forwarders, namespaces and mounts removed` : 'lab is already down: nothing to do');
     return { changed, seconds };
+  });
+}
+
+// ---- power of one host (failover measurements) ---------------------------------------
+
+function labHost(host: string) {
+  const h = HOSTS.find((x) => x.name === host);
+  if (!h) throw new Error(`unknown lab host "${host}" (hosts: ${HOSTS.map((x) => x.name).join(', ')})`);
+  return h;
+}
+
+/**
+ * Pull one host's plug: NICs lose carrier, then every process of its container dies at once
+ * (no shutdown, no goodbye on the wire). Its namespace and SSH forward stay for labPowerOn.
+ * Resolves with whether it was running.
+ */
+export async function labPowerOff(host: string, o: LabOptions): Promise<{ changed: boolean; ms: number }> {
+  requireRoot('power off');
+  const t0 = Date.now();
+  const p = labPaths(o.repoRoot, o);
+  const h = labHost(host);
+  return withLock(p, 'power off', async () => {
+    const changed = await powerOffHost(p, h);
+    return { changed, ms: Date.now() - t0 };
+  });
+}
+
+/**
+ * Power one host on again: VIPs left on its NICs are dropped (as after a reboot), the NICs get
+ * carrier, the container boots; resolves once its sshd answers through the forward.
+ */
+export async function labPowerOn(host: string, o: LabOptions): Promise<{ changed: boolean; ms: number }> {
+  requireRoot('power on');
+  const t0 = Date.now();
+  const p = labPaths(o.repoRoot, o);
+  const h = labHost(host);
+  return withLock(p, 'power on', async () => {
+    const changed = await powerOnHost(p, h, ports(o.basePort ?? BASE_PORT)[host], o.log, o.bootTimeoutMs);
+    return { changed, ms: Date.now() - t0 };
   });
 }
 
