@@ -66,6 +66,8 @@ export interface LabBenchResult {
   twin: { ansibleCheckDiffAfterProvision?: number; ansibleCheckDiffHosts?: Record<string, HostOutcome>; provisionCheckAfterAnsible?: number; provisionCheckAfterAnsibleHosts?: Record<string, HostOutcome> };
   /** `lab down` + `lab up` per cold run (ms). */
   labCycle?: Stats;
+  /** Fresh labs that came up unhealthy and were made again (see labHealth). */
+  labRetries: number;
   runsLog: LabRun[];
 }
 
@@ -88,6 +90,40 @@ export async function labCommand(verb: 'up' | 'down', log: (l: string) => void, 
   if (m.code !== 0) throw new Error(`provision lab ${verb} failed (exit ${m.code ?? m.signal}):\n${tailOf(m.stderr || m.stdout)}`);
   log(`  lab ${verb}: ${secs(m.ms)}`);
   return m.ms;
+}
+
+/**
+ * Is every lab host booted and accepting logins? (`systemctl is-system-running --wait` over
+ * SSH.) The lab's containers share one cgroup tree (no host systemd; every systemd-nspawn runs
+ * in the same cgroup), so units of containers booting at once can collide: a host may come up
+ * with systemd-user-sessions failed (219/CGROUP) and refuse every login ("System is booting up").
+ */
+export async function labHealth(inventory = LAB_INVENTORY): Promise<string[]> {
+  const { labSshExec, HOSTS } = await import('../src/lab/index.js');
+  void inventory;
+  const bad: string[] = [];
+  await Promise.all(
+    HOSTS.map(async (h) => {
+      const r = await labSshExec(h.name, 'timeout 60 systemctl is-system-running --wait; systemctl --failed --plain --no-legend', { repoRoot: REPO });
+      const state = r.stdout.trim().split('\n')[0] ?? '';
+      if (r.code !== 0 && !state) bad.push(`${h.name}: ${(r.stderr || r.stdout).trim().split('\n').slice(-1)[0] || `ssh exit ${r.code}`}`);
+      else if (state !== 'running') bad.push(`${h.name}: ${state || 'unknown'} ${r.stdout.trim().split('\n').slice(1).join(' ')}`.trim());
+    }),
+  );
+  return bad;
+}
+
+/** `lab down` then `lab up` until every host is healthy (at most `attempts` times); ms of the last cycle. */
+export async function labCycle(log: (l: string) => void, signal?: AbortSignal, attempts = 3): Promise<{ ms: number; retries: number }> {
+  for (let i = 1; ; i++) {
+    const t0 = Date.now();
+    await labCommand('down', log, signal);
+    await labCommand('up', log, signal);
+    const bad = await labHealth();
+    if (bad.length === 0) return { ms: Date.now() - t0, retries: i - 1 };
+    log(`  the fresh lab is not healthy: ${bad.join('; ')}${i < attempts ? ' (lab down/up again)' : ''}`);
+    if (i >= attempts) throw new Error(`the lab did not come up healthy in ${attempts} attempts: ${bad.join('; ')}`);
+  }
 }
 
 /** One provision run of the site playbook (verify play skipped), its wall time and outcome. */
@@ -175,16 +211,16 @@ export async function runLabBench(o: LabBenchOptions): Promise<LabBenchResult> {
   const converge: Record<LabTool, number[]> = { provision: [], ansible: [] };
   const convergeChanged: Record<LabTool, number[]> = { provision: [], ansible: [] };
   const cycles: number[] = [];
+  let labRetries = 0;
 
   // 1. Cold converges, each on a fresh lab; the tools take turns going first.
   for (let i = 0; i < o.coldRuns; i++) {
     const order = i % 2 === 0 ? tools : [...tools].reverse();
     for (const tool of order) {
       log(`lab bench: cold converge ${i + 1}/${o.coldRuns} with ${tool} (fresh lab)`);
-      const t0 = Date.now();
-      await labCommand('down', log, o.signal);
-      await labCommand('up', log, o.signal);
-      cycles.push(Date.now() - t0);
+      const cyc = await labCycle(log, o.signal);
+      cycles.push(cyc.ms);
+      labRetries += cyc.retries;
       const r = record(await run(tool, 'converge'));
       converge[tool].push(r.ms);
       convergeChanged[tool].push(r.changed);
@@ -250,6 +286,7 @@ export async function runLabBench(o: LabBenchOptions): Promise<LabBenchResult> {
     ratio,
     twin,
     labCycle: cycles.length ? stats(cycles) : undefined,
+    labRetries,
     runsLog,
   };
 }
@@ -277,7 +314,7 @@ export function labTable(r: LabBenchResult): string {
   if (r.twin.ansibleCheckDiffAfterProvision !== undefined) notes.push(`twin: ansible-playbook --check --diff after provision converged the lab: changed=${r.twin.ansibleCheckDiffAfterProvision}`);
   if (r.twin.provisionCheckAfterAnsible !== undefined) notes.push(`twin: provision --check after Ansible converged a fresh lab: changed=${r.twin.provisionCheckAfterAnsible}`);
   if (r.ansibleSkipped) notes.push(`Ansible: ${r.ansibleSkipped}`);
-  if (r.labCycle) notes.push(`lab down + lab up before each cold converge: median ${secs(r.labCycle.median)}`);
+  if (r.labCycle) notes.push(`lab down + lab up before each cold converge: median ${secs(r.labCycle.median)}${r.labRetries ? ` (${r.labRetries} fresh lab(s) came up with a host refusing logins and were made again)` : ''}`);
   if (r.provision.maxRssKb) notes.push(`provision peak RSS (no-op): ${mib(r.provision.maxRssKb)}`);
   return [table(rows), ...notes].join('\n');
 }

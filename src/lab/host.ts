@@ -123,6 +123,29 @@ async function killNetnsProcesses(host: string, keep: number[] = []): Promise<nu
   return n;
 }
 
+/**
+ * A container's own cgroup in the hierarchies systemd uses: cgroup2 (at /sys/fs/cgroup, or at
+ * /sys/fs/cgroup/unified in hybrid mode) and the name=systemd v1 hierarchy (hybrid/legacy).
+ */
+export function containerCgroupDirs(host: string, root = '/sys/fs/cgroup'): string[] {
+  if (!/^[A-Za-z0-9_.-]+$/.test(host)) throw new Error(`lab host name ${JSON.stringify(host)} cannot name a cgroup`);
+  const dirs: string[] = [];
+  if (existsSync(join(root, 'cgroup.controllers'))) dirs.push(root);
+  else {
+    if (existsSync(join(root, 'unified/cgroup.controllers'))) dirs.push(join(root, 'unified'));
+    if (existsSync(join(root, 'systemd/cgroup.procs'))) dirs.push(join(root, 'systemd'));
+  }
+  return dirs.map((d) => join(d, 'provision-lab', host));
+}
+
+/** Remove a stopped container's cgroups (deepest first; a cgroup is removed with rmdir). */
+export async function removeContainerCgroups(host: string): Promise<void> {
+  for (const d of containerCgroupDirs(host)) {
+    if (!existsSync(d)) continue;
+    await probe`find ${d} -depth -type d -exec rmdir {} +`;
+  }
+}
+
 /** Boot the container if it is not running. */
 export async function ensureContainer(p: LabPaths, h: LabHostSpec, log: Log): Promise<boolean> {
   const hp = hostPaths(p, h.name);
@@ -131,7 +154,13 @@ export async function ensureContainer(p: LabPaths, h: LabHostSpec, log: Log): Pr
   await stopFromPidFile(hp.fwdInPid, { group: true });
   await killNetnsProcesses(h.name);
   writeFileSync(hp.console, '');
-  await spawnDaemon('systemd-nspawn', nspawnArgs(p, h.name), hp.console, hp.nspawnPid);
+  // nspawn (--keep-unit, --register=no) makes the container's cgroups below its own: started in
+  // one shared cgroup, all six containers' systemd would manage the same /payload/system.slice/
+  // <unit> cgroups and collide (units failing with 219/CGROUP at boot, a host refusing logins).
+  // So it first moves itself into a cgroup of its own, then becomes systemd-nspawn (same pid).
+  const dirs = containerCgroupDirs(h.name);
+  const move = dirs.map((d) => `mkdir -p '${d}' && echo $$ > '${d}/cgroup.procs'`).join(' && ');
+  await spawnDaemon('sh', ['-c', `${move || 'true'} && exec systemd-nspawn "$@"`, 'sh', ...nspawnArgs(p, h.name)], hp.console, hp.nspawnPid);
   log(`${h.name}: booting container (log ${hp.console})`);
   return true;
 }
@@ -245,6 +274,7 @@ export async function stopHost(p: LabPaths, host: string, o: { hard?: boolean } 
   changed = (await killNetnsProcesses(host)) > 0 || changed;
   changed = (await unmountUnder(hp.merged)) > 0 || changed;
   rmSync(hp.sock, { force: true });
+  await removeContainerCgroups(host);
   return changed;
 }
 
