@@ -41,8 +41,7 @@ const LAB_SUBNETS = Object.values(NETS).map((n) => n.subnet);
 /**
  * Every lab host answers over real SSH through its forward, as ops, with the lab known_hosts
  * and StrictHostKeyChecking=yes, and `sudo -n` works.
- * TODO(cli owner): add the `provision facts inventory/lab.yaml` check next to this one once
- * the engine lands; this helper is the OpenSSH-client baseline it should agree with.
+ * (The OpenSSH-client baseline; `provision facts` must agree with it, tested below.)
  */
 export async function reachableOverOpenSsh(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -88,6 +87,27 @@ test('every host answers over SSH with strict host keys, and ops has passwordles
   assert.match(r.stdout, /^1\n\s+Installed: .*\n\s+Candidate: \S+\n/);
   assert.match(r.stdout, /deb \[trusted=yes\] file:\/srv\/lab-apt \.\/\n$/);
   if (fresh) assert.match(r.stdout, /^1\n\s+Installed: \(none\)\n\s+Candidate: \S+\ndeb /);
+});
+
+test('provision facts inventory/lab.yaml: every host over ssh2 with strict keys and sudo; ka67 sees both networks', { skip, timeout: 120_000 }, async () => {
+  const r = await new Promise<{ code: number | null; out: string; err: string }>((res) => {
+    const p = spawn(process.execPath, [resolve(repoRoot, 'bin/provision.js'), 'facts', resolve(repoRoot, 'inventory/lab.yaml'), '--json'], { cwd: repoRoot });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d));
+    p.stderr.on('data', (d: Buffer) => (err += d));
+    p.on('close', (code) => res({ code, out, err }));
+  });
+  assert.equal(r.code, 0, r.err);
+  const facts = JSON.parse(r.out) as Record<string, { unreachable?: boolean; os: { id: string; versionId: string }; virtualization: string; interfaces: Array<{ name: string; ipv4: string[] }> }>;
+  assert.deepEqual(Object.keys(facts), HOSTS.map((h) => h.name));
+  for (const [name, f] of Object.entries(facts)) {
+    assert.ok(!f.unreachable, `${name}: ${JSON.stringify(f)}`);
+    assert.deepEqual([name, f.os.id, f.os.versionId, f.virtualization], [name, 'debian', '12', 'systemd-nspawn']);
+  }
+  const v4 = (n: string) => facts.ka67.interfaces.find((i) => i.name === n)?.ipv4 ?? [];
+  assert.ok(v4('eth0').includes('172.16.8.10/24'), JSON.stringify(facts.ka67.interfaces));
+  assert.ok(v4('eth1').includes('10.16.8.10/24'), JSON.stringify(facts.ka67.interfaces));
 });
 
 test('ka67 has both networks: eth0 external, eth1 internal', { skip }, async () => {
