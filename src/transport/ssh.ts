@@ -28,6 +28,7 @@ import {
 } from './known-hosts.js';
 import { Shell, sh } from './quote.js';
 import { Semaphore } from './semaphore.js';
+import { RemoteShell } from './shell.js';
 import type { ConnectionSpec, ExecOptions, ExecResult, PutOptions, Transport } from './types.js';
 
 const { Client, utils } = ssh2;
@@ -35,6 +36,8 @@ type SshClient = InstanceType<typeof Client>;
 
 /** OpenSSH's MaxSessions defaults to 10: stay below it. */
 export const DEFAULT_MAX_CHANNELS = 8;
+/** Larger stdin goes over its own exec channel: the persistent shell reads it as base64 text. */
+const SHELL_STDIN_MAX = 256 * 1024;
 /** Attempts to open a channel the server refuses (its session slots free up a little late). */
 const OPEN_ATTEMPTS = 30;
 
@@ -49,6 +52,12 @@ export interface SshTransportOptions {
   onChannelCount?: (open: number) => void;
   /** ssh2 protocol debug output. */
   debug?: (message: string) => void;
+  /**
+   * Run commands as root through one persistent remote shell (see ./shell.ts) instead of an
+   * exec channel + sudo each. Default true; commands with a timeout, a become password or a
+   * busy shell still get their own channel.
+   */
+  persistentShell?: boolean;
 }
 
 export interface ChannelStats {
@@ -83,6 +92,13 @@ export class SshTransport implements Transport {
   private ownJump?: SshTransport;
   private rootP?: Promise<boolean>;
   private openRetries = 0;
+  private shellP?: Promise<RemoteShell | undefined>;
+  /** Starts of the persistent shell so far (it is reopened if it dies, a few times at most). */
+  private shellStarts = 0;
+  private shellOff = false;
+  /** Commands run by shells that have exited, and the shell open now. */
+  private shellCommands = 0;
+  private liveShell?: RemoteShell;
 
   constructor(spec: ConnectionSpec, opts: SshTransportOptions = {}) {
     this.spec = spec;
@@ -113,7 +129,23 @@ export class SshTransport implements Transport {
   async exec(cmd: Shell, opts: ExecOptions = {}): Promise<ExecResult> {
     if (!(cmd instanceof Shell)) throw new TypeError('exec() takes a Shell built with sh`...` or raw()');
     await this.ready();
-    const sudo = (opts.sudo ?? this.spec.become) && !(await this.isRoot());
+    const wantRoot = opts.sudo ?? this.spec.become;
+    // isRoot() costs a round trip (id -u) unless the user is named root: only when it matters.
+    const root = wantRoot ? await this.isRoot() : this.spec.user === 'root';
+    const sudo = wantRoot && !root;
+    // As root (sudo without a password, or a root login): the persistent shell when it is free.
+    const stdinSize = opts.stdin === undefined ? 0 : opts.stdin.length;
+    if (opts.timeoutMs === undefined && stdinSize <= SHELL_STDIN_MAX && (sudo ? this.spec.becomePassword === undefined : root)) {
+      const shell = await this.rootShell(sudo);
+      if (shell && shell.alive && !shell.busy) {
+        try {
+          return await shell.run(cmd.text, opts.stdin);
+        } catch (e) {
+          if (this.lostReason) throw this.unreachable(`connection to ${this.label} lost: ${this.lostReason}`);
+          throw new HostError(this.host, 'failed', `${errMessage(e)} while running a command on ${this.label}`);
+        }
+      }
+    }
     if (!sudo) return this.run(cmd.text, opts);
     const password = this.spec.becomePassword;
     if (password === undefined) {
@@ -156,6 +188,8 @@ export class SshTransport implements Transport {
         client.end();
       });
     }
+    const shell = await this.shellP?.catch(() => undefined);
+    shell?.close();
     if (this.ownJump) await this.ownJump.close();
   }
 
@@ -290,6 +324,9 @@ export class SshTransport implements Transport {
         client.on('error', onError);
         client.on('close', onClose);
         client.connect(cfg);
+        // Small SSH packets must not wait for the peer's delayed ACK (Nagle): without this every
+        // command costs ~40 ms of idle waiting (sshd does not set TCP_NODELAY for exec sessions).
+        client.setNoDelay(true);
       });
     } catch (e) {
       client.on('error', () => undefined); // late errors of a dead client must not crash the process
@@ -384,6 +421,61 @@ export class SshTransport implements Transport {
       return r.stdout.trim() === '0';
     });
     return this.rootP;
+  }
+
+  /** The persistent shell's use so far (instrumentation): how often it was started, commands run. */
+  get shellStats(): { starts: number; commands: number } {
+    return { starts: this.shellStarts, commands: this.shellCommands + (this.liveShell?.commands ?? 0) };
+  }
+
+  /**
+   * The persistent root shell (./shell.ts), started on first use: `sudo -n -H -- sh -s`, or
+   * `sh -s` for a root login. Undefined when it cannot be used here (sudo refused, disabled,
+   * too few channel slots to keep one for it): the caller uses an exec channel.
+   */
+  private rootShell(sudo: boolean): Promise<RemoteShell | undefined> {
+    if (this.shellOff || this.opts.persistentShell === false || this.channels.capacity < 3) return Promise.resolve(undefined);
+    this.shellP ??= (async () => {
+      if (this.shellStarts >= 3) {
+        this.shellOff = true;
+        return undefined;
+      }
+      this.shellStarts++;
+      const client = await this.ready();
+      const release = await this.channels.acquire();
+      let ch: ClientChannel;
+      try {
+        ch = await this.openChannel<ClientChannel>('the remote shell', (cb) => client.exec(sudo ? 'sudo -n -H -- sh -s' : 'sh -s', cb));
+      } catch (e) {
+        release();
+        throw e;
+      }
+      const shell = new RemoteShell(ch);
+      this.liveShell = shell;
+      ch.on('close', () => {
+        release();
+        this.shellCommands += shell.commands;
+        if (this.liveShell === shell) this.liveShell = undefined;
+        // Dead (killed, or a command killed it): the next command starts a new one.
+        if (this.shellP === mine) this.shellP = undefined;
+      });
+      try {
+        await shell.ready(Math.max(this.spec.connectTimeoutMs, 5000));
+      } catch (e) {
+        // e.g. sudo wants a password: every command goes through its own channel, which reports it.
+        this.shellOff = true;
+        this.opts.debug?.(`persistent shell unavailable on ${this.label}: ${errMessage(e)}`);
+        shell.close();
+        return undefined;
+      }
+      return shell;
+    })();
+    const mine = this.shellP;
+    return mine.catch((e: unknown) => {
+      if (e instanceof HostError && e.kind === 'unreachable') throw e;
+      this.shellOff = true;
+      return undefined;
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -510,11 +602,7 @@ export class SshTransport implements Transport {
         if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
           timer = setTimeout(() => {
             timedOut = true;
-            try {
-              ch.signal('KILL');
-            } catch {
-              // the server may not support signals: closing the channel is enough for us
-            }
+            sendSignal(ch, 'KILL');
             ch.close();
           }, opts.timeoutMs);
         }
@@ -649,8 +737,11 @@ export class SshTransport implements Transport {
         ? sh`chmod ${formatMode(mode)} ${tmp}`
         : sh`{ if [ -e ${path} ]; then chmod --reference=${path} ${tmp}; else chmod 0644 ${tmp}; fi; }`;
     const ownStep = owner ? sh`chown ${owner} ${tmp}` : sh`{ [ ! -e ${path} ] || chown --reference=${path} ${tmp}; }`;
+    // All the bytes, or nothing: if the controller dies mid-upload, `cat` sees the end of its input
+    // and exits 0 (no pty, no SIGHUP), so without this check the truncated file would be moved in.
+    const sizeStep = sh`{ [ "$(stat -c %s -- ${tmp})" = ${String(data.length)} ] || { echo ${`upload incomplete: fewer than ${data.length} bytes arrived`} >&2; false; }; }`;
     // noclobber: the temp file must be new; any failure removes it and keeps the exit code.
-    const script = sh`umask 077; set -C; cat > ${tmp} && ${modeStep} && ${ownStep} && mv -f ${tmp} ${path} || { rc=$?; rm -f ${tmp}; exit $rc; }`;
+    const script = sh`umask 077; set -C; cat > ${tmp} && ${sizeStep} && ${modeStep} && ${ownStep} && mv -f ${tmp} ${path} || { rc=$?; rm -f ${tmp}; exit $rc; }`;
     const r = await this.exec(script, { sudo: true, stdin: data });
     if (r.code !== 0) {
       throw new HostError(this.host, 'failed', `cannot write ${path} (sudo): ${oneLine(r.stderr) || (r.signal ? `killed by ${r.signal}` : `exit ${r.code}`)}`);
@@ -767,6 +858,23 @@ async function fsyncIfSupported(sftp: SFTPWrapper, handle: Buffer): Promise<void
       cb(undefined); // fsync@openssh.com not offered
     }
   });
+}
+
+/**
+ * Ask the server to signal the channel's command. ssh2's `ch.signal()` silently sends nothing
+ * once our side of the channel is ended (state 'eof': always, after stdin), so the request goes
+ * to the protocol directly while the channel is open. A server without signal support ignores it
+ * (OpenSSH >= 7.9 kills the command's process group).
+ */
+function sendSignal(ch: ClientChannel, name: string): void {
+  const c = ch as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { signal(id: number, sig: string): void } } };
+  try {
+    const state = c.outgoing?.state;
+    if ((state === 'open' || state === 'eof') && typeof c.outgoing?.id === 'number' && c._client?._protocol) c._client._protocol.signal(c.outgoing.id, name);
+    else ch.signal(name);
+  } catch {
+    // not supported: closing the channel is all we can do
+  }
 }
 
 function errMessage(e: unknown): string {
