@@ -1,0 +1,48 @@
+// The scale benchmark's smoke variant (N=3 sshd targets in namespaces, both tools), so that
+// CI keeps `npm run bench` working. Numbers are printed, not asserted: only that each tool
+// converges the targets and then finds nothing to change.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ansible = (() => {
+  try {
+    return !!readFileSync('/usr/bin/ansible-playbook');
+  } catch {
+    return false;
+  }
+})();
+const skip = process.platform !== 'linux' || process.getuid?.() !== 0 ? 'the target farm needs root on Linux (network namespaces)' : !ansible ? 'ansible-playbook is not installed' : false;
+
+test('bench/scale.ts --smoke: both tools converge 3 targets, then a no-op changes nothing', { skip, timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'provision-bench-smoke-'));
+  try {
+    const json = join(dir, 'scale.json');
+    const r = await new Promise<{ code: number | null; out: string; err: string }>((res) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bench/scale.ts'), '--smoke', '--json', json], { cwd: repoRoot });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d: Buffer) => (out += d));
+      p.stderr.on('data', (d: Buffer) => (err += d));
+      p.on('close', (code) => res({ code, out, err }));
+    });
+    process.stderr.write(r.out.split('\n').map((l) => `# ${l}`).join('\n') + '\n');
+    assert.equal(r.code, 0, r.err);
+    const { results } = JSON.parse(readFileSync(json, 'utf8')) as { results: Array<{ n: number; provision?: { converge: { changed: number }; noopChanged: number }; ansible?: { converge: { changed: number }; noopChanged: number } }> };
+    assert.equal(results.length, 1);
+    assert.equal(results[0].n, 3);
+    for (const tool of ['provision', 'ansible'] as const) {
+      const t = results[0][tool];
+      assert.ok(t, `${tool} ran`);
+      assert.ok(t.converge.changed > 0, `${tool} converged something`);
+      assert.equal(t.noopChanged, 0, `${tool}: the second run changes nothing`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
