@@ -136,6 +136,43 @@ test('an unreachable host is named with its reason and the exit code says so', {
   assert.match(res.output, /UNREACHABLE/);
 });
 
+test('refused, failed auth and a changed host key: each host named with its reason, the good host converges, exit 2', { skip }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const base = await readFile(inventory, 'utf8');
+  // one host "box" in the base inventory: make three broken copies of it next to a good one
+  const hostBlock = base.slice(base.indexOf('    box:'));
+  const otherKey = path.join(dir, 'other_key');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
+  const wrongHosts = path.join(dir, 'wrong_known_hosts');
+  await writeFile(wrongHosts, `[127.0.0.1]:${sshd.port} ${(await readFile(otherKey + '.pub', 'utf8')).trim().split(' ').slice(0, 2).join(' ')}\n`);
+  const variant = (name: string, edit: (b: string) => string) => edit(hostBlock.replace('    box:', `    ${name}:`).replace(root, path.join(dir, name)));
+  const mixed = [
+    'all:',
+    '  hosts:',
+    variant('good', (b) => b).trimEnd(),
+    variant('refused', (b) => b.replace(`ansible_port: ${sshd.port}`, 'ansible_port: 1')).trimEnd(),
+    variant('badauth', (b) => b.replace(sshd.clientKeyPath, otherKey)).trimEnd(),
+    variant('newkey', (b) => b.replace(sshd.knownHostsFile, wrongHosts)).trimEnd(),
+    '',
+  ].join('\n');
+  const inv = path.join(dir, 'mixed.yaml');
+  await writeFile(inv, mixed);
+  const json = path.join(dir, 'mixed.json');
+  const res = await provision(inv, PLAYBOOK, '--json', json);
+  assert.equal(res.code, 2, res.output);
+  const j = await report(json);
+  assert.equal(j.hosts.good.status, 'ok');
+  assert.ok(j.hosts.good.changed > 0);
+  assert.equal(j.hosts.refused.status, 'unreachable');
+  assert.match(j.hosts.refused.message!, /refused/i);
+  assert.equal(j.hosts.badauth.status, 'unreachable');
+  assert.match(j.hosts.badauth.message!, /auth/i);
+  assert.equal(j.hosts.newkey.status, 'unreachable');
+  assert.match(j.hosts.newkey.message!, /host key/i);
+  assert.match(j.hosts.newkey.message!, /SHA256:/);
+  for (const h of ['refused', 'badauth', 'newkey']) assert.match(res.output, new RegExp(`${h}\\s.*UNREACHABLE`));
+});
+
 test('bad input is reported before any connection, with file:line:col', async () => {
   const d = await mkdtemp(path.join(tmpdir(), 'provision-badpb-'));
   const pb = path.join(d, 'pb.yaml');
