@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureTestUser, TEST_USER, SSHD_BIN } from '../../test/helpers/sshd.js';
+import { innerForwarderArgs, outerForwarderArgs } from '../../src/lab/host.js';
 
 const exec = promisify(execFile);
 
@@ -283,8 +284,8 @@ export async function startFarm(o: FarmOptions): Promise<Farm> {
       const sock = join(dir, 'ssh.sock');
       rmSync(sock, { force: true });
       daemon('ip', ['netns', 'exec', t.ns, SSHD_BIN, '-D', '-f', join(dir, 'sshd_config'), '-E', join(dir, 'sshd.log')], join(dir, 'sshd.out'), false);
-      daemon('ip', ['netns', 'exec', t.ns, 'socat', `UNIX-LISTEN:${sock},fork,unlink-early,mode=600`, 'TCP:127.0.0.1:22'], join(dir, 'fwd-in.log'), true);
-      daemon('socat', [`TCP-LISTEN:${t.port},bind=127.0.0.1,reuseaddr,fork,backlog=256`, `UNIX-CONNECT:${sock}`], join(dir, 'fwd-out.log'), true);
+      daemon('ip', ['netns', 'exec', t.ns, 'socat', ...innerForwarderArgs(sock)], join(dir, 'fwd-in.log'), true);
+      daemon('socat', outerForwarderArgs(t.port, sock, { backlog: 256 }), join(dir, 'fwd-out.log'), true);
       // The managed files of the last run go: every bench starts from a cold target.
       rmSync(t.root, { recursive: true, force: true });
       mkdirSync(t.root, { recursive: true, mode: 0o755 });
