@@ -73,17 +73,19 @@ const PRELUDE = `LC_ALL=C; export LC_ALL
 PATH="\${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin"; export PATH
 has() { command -v "$1" >/dev/null 2>&1; }
 m() { printf '\\n${MARKER_PREFIX}%s${MARKER_SUFFIX}\\n' "$1"; }
-first() { head -n 1 | tr -d '\\r'; }
+CR=$(printf '\\r')
+first() { IFS= read -r l || [ -n "$l" ]; printf '%s\\n' "\${l%"$CR"}"; }
+lines() { while IFS= read -r l || [ -n "$l" ]; do printf '%s%s\\n' "$1" "$l"; done; }
 m ${MARKERS.begin}`;
 
 // Each part is trusted shell text written here; the only outside values (unit names) go
 // through `sh`/`q` in servicesPart().
 const PARTS: Record<Exclude<SectionName, 'services'>, string> = {
   os: `m ${MARKERS.os}
-cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null`,
+if [ -r /etc/os-release ]; then lines < /etc/os-release; elif [ -r /usr/lib/os-release ]; then lines < /usr/lib/os-release; fi`,
 
   hostname: `m ${MARKERS.hostname}
-uname -n 2>/dev/null || cat /proc/sys/kernel/hostname 2>/dev/null`,
+if [ -r /proc/sys/kernel/hostname ]; then first < /proc/sys/kernel/hostname; else uname -n 2>/dev/null; fi`,
 
   packageManager: `m ${MARKERS.packageManager}
 for c in apt-get dnf yum dpkg-query rpm; do has "$c" && printf '%s\\n' "$c"; done`,
@@ -102,8 +104,10 @@ if [ -r /etc/selinux/config ]; then grep -E '^SELINUX=' /etc/selinux/config 2>/d
   // Rule sets are readable only by root: as a plain user the service states decide.
   firewall: `m ${MARKERS.firewall}
 for c in firewall-cmd nft iptables; do has "$c" && printf 'bin=%s\\n' "$c"; done
-if has firewall-cmd; then printf 'firewall-cmd-state=%s\\n' "$(firewall-cmd --state 2>&1 | first)"; fi
-if has systemctl; then for s in firewalld nftables iptables; do printf 'unit-%s=%s\\n' "$s" "$(systemctl is-active -- "$s" 2>/dev/null | first)"; done; fi
+fwd=
+if has systemctl; then st=$(systemctl is-active -- firewalld nftables iptables 2>/dev/null | while read -r x; do printf '%s ' "$x"; done)
+fwd=\${st%% *}; st=\${st#* }; printf 'unit-firewalld=%s\\n' "$fwd"; printf 'unit-nftables=%s\\n' "\${st%% *}"; st=\${st#* }; printf 'unit-iptables=%s\\n' "\${st%% *}"; fi
+if has firewall-cmd && [ "$fwd" != active ]; then printf 'firewall-cmd-state=%s\\n' "$(firewall-cmd --state 2>&1 | first)"; fi
 if has nft; then if o=$(nft list ruleset 2>&1); then printf 'nft-tables=%s\\n' "$(printf '%s\\n' "$o" | grep -c '^table ')"; else printf 'nft-error=%s\\n' "$(printf '%s\\n' "$o" | first)"; fi; fi
 if has iptables; then printf 'iptables-version=%s\\n' "$(iptables --version 2>&1 | first)"
 if o=$(iptables -S 2>&1); then printf 'iptables-rules=%s\\n' "$(printf '%s\\n' "$o" | grep -c '^-A ')"; else printf 'iptables-error=%s\\n' "$(printf '%s\\n' "$o" | first)"; fi; fi`,
@@ -116,15 +120,16 @@ else m ${MARKERS.ipText}; ip addr 2>&1; fi; fi`,
   // systemd-detect-virt prints "none" (exit 1) on bare metal; the files are hints for
   // minimal containers without it.
   virt: `m ${MARKERS.virt}
-if has systemd-detect-virt; then printf 'virt=%s\\n' "$(systemd-detect-virt 2>/dev/null | first)"
+if [ -r /run/systemd/container ]; then printf 'hint=%s\\n' "$(first < /run/systemd/container)"
+else if has systemd-detect-virt; then printf 'virt=%s\\n' "$(systemd-detect-virt 2>/dev/null | first)"
 printf 'container=%s\\n' "$(systemd-detect-virt --container 2>/dev/null | first)"; fi
 if [ -e /.dockerenv ]; then echo 'hint=docker'; fi
-if [ -e /run/.containerenv ]; then echo 'hint=podman'; fi
-if [ -r /run/systemd/container ]; then printf 'hint=%s\\n' "$(first < /run/systemd/container)"; fi`,
+if [ -e /run/.containerenv ]; then echo 'hint=podman'; fi; fi`,
 
   // keepalived prints its version on stderr.
   keepalived: `m ${MARKERS.keepalived}
-if has keepalived; then keepalived --version 2>&1 | head -n 2; fi`,
+if has keepalived; then if [ -e /var/lib/dpkg/info/keepalived.list ] && has dpkg-query; then dpkg-query -W -f 'package-version=\${Version}\\n' keepalived 2>/dev/null
+else keepalived --version 2>&1 | first; fi; fi`,
 
   // Can the host set its clock? The login user is not root, so its own CapEff says nothing
   // about what root (sudo, or a time daemon started by PID 1) may do. Every process's
@@ -134,12 +139,14 @@ if has keepalived; then keepalived --version 2>&1 | head -n 2; fi`,
   // own CapBnd when /proc/1/status is hidden). In a user namespace that is not the initial
   // one (uid_map is not "0 0 4294967295") the capability does not reach the clock at all.
   clock: `m ${MARKERS.clock}
-grep -E '^Cap(Eff|Bnd):' /proc/self/status 2>/dev/null | sed 's/^/self:/'
-grep -E '^CapBnd:' /proc/1/status 2>/dev/null | sed 's/^/init:/'
-if [ -r /proc/self/uid_map ]; then sed 's/^/uid_map:/' /proc/self/uid_map; fi`,
+if [ -r /proc/self/status ]; then while IFS= read -r l; do case $l in CapEff:*|CapBnd:*) printf 'self:%s\\n' "$l";; esac; done < /proc/self/status; fi
+if [ -r /proc/1/status ]; then while IFS= read -r l; do case $l in CapBnd:*) printf 'init:%s\\n' "$l";; esac; done < /proc/1/status; fi
+if [ -r /proc/self/uid_map ]; then lines uid_map: < /proc/self/uid_map; fi`,
 
+  // The effective uid (the 2nd field of Uid:), as \`id -u\` prints it, without starting it.
   uid: `m ${MARKERS.uid}
-id -u 2>/dev/null`,
+u=; if [ -r /proc/self/status ]; then while read -r k r e _; do if [ "$k" = Uid: ]; then u=$e; break; fi; done < /proc/self/status; fi
+if [ -n "$u" ]; then echo "$u"; else id -u 2>/dev/null; fi`,
 };
 
 /**
@@ -156,11 +163,15 @@ if [ -d /run/systemd/system ]; then echo 'booted=yes'; else echo 'booted=no'; fi
 if [ -r /proc/1/comm ]; then printf 'pid1=%s\\n' "$(first < /proc/1/comm)"; fi
 m ${MARKERS.services}`;
   if (units.length === 0) return head;
-  const loop = sh`for u in ${units}; do printf 'unit=%s\\n' "$u"
+  // One `systemctl show` for every unit (its blocks come in argument order, separated by an
+  // empty line); per unit with the offline fallback only when that fails (no running systemd).
+  const loop = sh`if has systemctl && o=$(systemctl show -p LoadState -p ActiveState -p UnitFileState -- ${units} 2>/dev/null); then
+printf '%s\\n' "$o" | { for u in ${units}; do printf 'unit=%s\\n' "$u"; while IFS= read -r l && [ -n "$l" ]; do printf '%s\\n' "$l"; done; done; }
+else for u in ${units}; do printf 'unit=%s\\n' "$u"
 if ! has systemctl; then echo 'error=systemctl: command not found'
 elif o=$(systemctl show -p LoadState -p ActiveState -p UnitFileState -- "$u" 2>&1); then printf '%s\\n' "$o"
 else printf '%s\\n' "$o" | sed 's/^/error=/'; printf 'is-enabled=%s\\n' "$(systemctl is-enabled -- "$u" 2>&1 | first)"; fi
-done`;
+done; fi`;
   return `${head}\n${loop.text}`;
 }
 

@@ -443,10 +443,15 @@ export function parseVirt(text: string): { virtualization: string; container: bo
   return { virtualization: 'unknown', container: false };
 }
 
-/** "Keepalived v2.2.7 (01/16,2022)" -> "2.2.7"; no keepalived (empty, "not found") -> null. */
+/** "Keepalived v2.2.7 (01/16,2022)" or "package-version=1:2.2.7-1" -> "2.2.7"; no keepalived (empty, "not found") -> null. */
 export function parseKeepalivedVersion(text: string): string | null {
-  const m = /\bKeepalived v(\d+(?:\.\d+)+)/i.exec(typeof text === 'string' ? text : '');
-  return m ? m[1] : null;
+  const t = typeof text === 'string' ? text : '';
+  const m = /\bKeepalived v(\d+(?:\.\d+)+)/i.exec(t);
+  if (m) return m[1];
+  // The Debian package's version ("1:2.2.7-1+b2"), printed instead of starting keepalived:
+  // the upstream version is what follows the epoch, up to the Debian revision.
+  const pkg = /^package-version=(?:\d+:)?(\d+(?:\.\d+)+)/m.exec(t);
+  return pkg ? pkg[1] : null;
 }
 
 const CAP_SYS_TIME = 25n;

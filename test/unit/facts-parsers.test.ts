@@ -315,6 +315,12 @@ test('keepalived version: captured 2.2.7, documented forms, absent', () => {
   assert.equal(parseKeepalivedVersion('Keepalived vX'), null);
 });
 
+test('keepalived version from the Debian package (the gather asks dpkg-query instead of starting keepalived)', () => {
+  assert.equal(parseKeepalivedVersion('package-version=1:2.2.7-1+b2\n'), '2.2.7');
+  assert.equal(parseKeepalivedVersion('package-version=2.2.8-1\n'), '2.2.8');
+  assert.equal(parseKeepalivedVersion('package-version=\n'), null);
+});
+
 test('clock: CAP_SYS_TIME in the bounding set of PID 1 (captured: present, also for a plain user)', () => {
   assert.equal(parseCapSysTime(section('debian12-controller.txt', 'clock')), true);
   const nobody = section('debian12-controller-nobody.txt', 'clock');
