@@ -376,6 +376,7 @@ export async function profileProvision(o: { inventory?: string; check?: boolean 
     const k = `${host}\u0000${current.get(host) ?? '(facts)'}`;
     perTask.set(k, (perTask.get(k) ?? 0) + 1);
   };
+  const runStart = performance.now();
   const pool = new TransportPool((h) => connectionSpecFor(h), {
     create: (spec) => {
       const t = new SshTransport(spec);
@@ -395,6 +396,7 @@ export async function profileProvision(o: { inventory?: string; check?: boolean 
             return await t.exec(cmd, eo);
           } finally {
             p.remoteMs += performance.now() - t0;
+            if (process.env.PROVISION_TIMELINE) console.error(`${Math.round(t0 - runStart)}\t+${Math.round(performance.now() - t0)}\t${spec.host}\t${current.get(spec.host) ?? '(facts)'}\t${cmd.text.slice(0, 70).replace(/\n/g, ' ')}`);
           }
         },
         put: async (path, content, po) => {
@@ -408,6 +410,7 @@ export async function profileProvision(o: { inventory?: string; check?: boolean 
           }
         },
         close: () => t.close(),
+        warm: () => t.warm(),
       };
     },
   });
@@ -444,6 +447,7 @@ export async function profileProvision(o: { inventory?: string; check?: boolean 
       check: o.check,
       forks: 10,
       skipTags: ['verify'],
+      prefetch: true,
       emit: (e) => {
         if (e.type === 'play') {
           endPlay();

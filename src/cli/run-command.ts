@@ -35,7 +35,7 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
       return EXIT.CHECK_FAILED;
     }
   }
-  const progress = io.isTTY ? listrProgress(io.out, { diff: values.diff }) : plainProgress(io.out, { verbose: values.verbose, diff: values.diff });
+  const progress = io.isTTY ? await listrProgress(io.out, { diff: values.diff }) : plainProgress(io.out, { verbose: values.verbose, diff: values.diff });
   const ac = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -63,6 +63,7 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
       extraVars,
       signal: ac.signal,
       emit: (e) => progress.onEvent(e),
+      prefetch: true,
     });
     await progress.finish();
     io.out(recapTable(report));

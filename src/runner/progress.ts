@@ -1,6 +1,6 @@
 // Progress: listr2 on a terminal (one line per host with its current task); a plain renderer,
 // one line per event, when stdout is not a TTY or CI is set.
-import { Listr } from 'listr2';
+import type { Listr as ListrType } from 'listr2';
 import type { RunEvent } from './events.js';
 import { redact } from '../report/redact.js';
 
@@ -56,7 +56,9 @@ interface Batch {
 }
 
 /** listr2: a group per play batch, one row per host whose title shows the current task. */
-export function listrProgress(write: Write, opts: { diff?: boolean } = {}): Progress {
+/** listr2 is loaded only for a terminal (it costs about 100 ms of start-up; CI and pipes use plainProgress). */
+export async function listrProgress(write: Write, opts: { diff?: boolean } = {}): Promise<Progress> {
+  const Listr: typeof ListrType = (await import('listr2')).Listr;
   let current: Batch | null = null;
   const pendingDiffs: string[] = [];
   const settle = async () => {

@@ -39,6 +39,15 @@ export interface RunOptions {
   extraVars?: Record<string, unknown>;
   signal?: AbortSignal;
   emit?: EventSink;
+  /**
+   * Before the first play, connect to every host of the run at once (forks at a time), gather
+   * its facts and let its transport warm up (the root shell), so that connection set-up and
+   * fact gathering overlap instead of adding up play after play and batch after batch (a
+   * serial play otherwise pays them per batch). Needs `connect` to return one shared
+   * transport per host (a pool). A host that cannot be reached is reported by the first play
+   * that reaches it, as without prefetch.
+   */
+  prefetch?: boolean;
 }
 
 export interface HostSummary {
@@ -287,6 +296,24 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       await handler(hr);
     }
   };
+
+  if (o.prefetch) {
+    const all = new Map<string, Host>();
+    for (const play of o.playbook.plays) {
+      for (const h of o.selectHosts(play.hosts)) if (!o.limit || o.limit.has(h.name)) all.set(h.name, h);
+    }
+    void limitConcurrency([...all.values()], o.forks ?? 10, async (h) => {
+      if (o.signal?.aborted) return;
+      try {
+        const t = await o.connect(h);
+        let f = facts.get(h.name);
+        if (!f) facts.set(h.name, (f = o.gatherFacts(t, h)));
+        await Promise.allSettled([f, t.warm?.()]);
+      } catch {
+        // reported by the play that reaches the host
+      }
+    });
+  }
 
   for (const play of o.playbook.plays) {
     if (fatal || o.signal?.aborted) break;

@@ -423,6 +423,18 @@ export class SshTransport implements Transport {
     return this.rootP;
   }
 
+  /** Start the persistent root shell now, when root commands would use it (see exec). */
+  async warm(): Promise<void> {
+    try {
+      await this.ready();
+      if (!this.spec.become) return;
+      const root = await this.isRoot();
+      if (root || this.spec.becomePassword === undefined) await this.rootShell(!root);
+    } catch {
+      // the command that needs root reports it
+    }
+  }
+
   /** The persistent shell's use so far (instrumentation): how often it was started, commands run. */
   get shellStats(): { starts: number; commands: number } {
     return { starts: this.shellStarts, commands: this.shellCommands + (this.liveShell?.commands ?? 0) };

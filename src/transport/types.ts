@@ -36,6 +36,11 @@ export interface Transport {
   /** Atomically write a file: temp file in the target directory, mode/owner, then rename. */
   put(path: string, content: string | Buffer, opts?: PutOptions): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Optional: get ready for root commands now (e.g. start the persistent root shell), so the
+   * first one does not pay for it. Never rejects; a failure shows on the command that needs it.
+   */
+  warm?(): Promise<void>;
 }
 
 /** How to reach a host, resolved from inventory vars and ~/.ssh/config. */
