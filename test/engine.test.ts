@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile, rm, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSshd, sshdUnavailable, TEST_USER, type Sshd } from './helpers/sshd.js';
+import { startSshd, sshdUnavailable, boxInventory, TEST_USER, type Sshd } from './helpers/sshd.js';
 import { main, type Io } from '../src/cli/main.js';
 
 const PLAYBOOK = path.resolve('test/fixtures/engine/playbooks/demo.yaml');
@@ -41,22 +41,7 @@ before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'provision-engine-'));
   root = path.join(dir, 'target');
   inventory = path.join(dir, 'hosts.yaml');
-  await writeFile(
-    inventory,
-    [
-      'all:',
-      '  hosts:',
-      '    box:',
-      '      ansible_host: 127.0.0.1',
-      `      ansible_port: ${sshd.port}`,
-      `      ansible_user: ${TEST_USER}`,
-      `      ansible_ssh_private_key_file: ${sshd.clientKeyPath}`,
-      `      provision_known_hosts_file: ${sshd.knownHostsFile}`,
-      '      ansible_become: true',
-      `      demo_root: ${root}`,
-      '',
-    ].join('\n'),
-  );
+  await writeFile(inventory, boxInventory(sshd, { demo_root: root }));
 });
 
 after(async () => {

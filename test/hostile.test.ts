@@ -18,7 +18,7 @@ import { loadInventory, varPosition } from '../src/inventory/index.js';
 import { RecordingTransport } from '../src/transport/recording.js';
 import { runPlaybook } from '../src/runner/run.js';
 import type { Facts } from '../src/facts/types.js';
-import { startSshd, sshdUnavailable, TEST_USER } from './helpers/sshd.js';
+import { startSshd, sshdUnavailable, boxInventory, TEST_USER } from './helpers/sshd.js';
 
 const CORPUS = path.resolve('test/fixtures/hostile');
 const BIN = path.resolve('bin/provision.js');
@@ -459,23 +459,7 @@ test('real sshd: hostile host vars harm nothing, names and bytes land exactly, a
   try {
     writeFileSync(path.join(target, 'victim'), 'must survive\n');
     const inv = path.join(target, 'hosts.yaml');
-    writeFileSync(
-      inv,
-      [
-        'all:',
-        '  hosts:',
-        '    box:',
-        '      ansible_host: 127.0.0.1',
-        `      ansible_port: ${sshd.port}`,
-        `      ansible_user: ${TEST_USER}`,
-        `      ansible_ssh_private_key_file: ${sshd.clientKeyPath}`,
-        `      provision_known_hosts_file: ${sshd.knownHostsFile}`,
-        '      ansible_become: true',
-        `      hv_root: ${JSON.stringify(target)}`,
-        `      hv_evil: ${JSON.stringify(evil)}`,
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(inv, boxInventory(sshd, { hv_root: JSON.stringify(target), hv_evil: JSON.stringify(evil) }));
     const pb = path.resolve('test/fixtures/hostile/hostile-values.yaml');
     const first = await provision([inv, pb, '--json', path.join(target, 'r1.json')]);
     assert.equal(first.code, 0, `${first.out}\n${first.err}`);

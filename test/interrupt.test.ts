@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSshd, sshdUnavailable, TEST_USER, type Sshd } from './helpers/sshd.js';
+import { startSshd, sshdUnavailable, boxInventory, TEST_USER, type Sshd } from './helpers/sshd.js';
 import { EXIT } from '../src/errors.js';
 import { uploadContent, BEFORE, AFTER } from './fixtures/hostile/roles/slow_uploads/index.js';
 
@@ -41,23 +41,8 @@ function inventory(name: string, vars: Record<string, string | number>): { inv: 
   const root = path.join(dir, name);
   mkdirSync(root, { recursive: true });
   const inv = path.join(dir, `${name}.yaml`);
-  writeFileSync(
-    inv,
-    [
-      'all:',
-      '  hosts:',
-      '    box:',
-      '      ansible_host: 127.0.0.1',
-      `      ansible_port: ${sshd.port}`,
-      `      ansible_user: ${user}`,
-      `      ansible_ssh_private_key_file: ${sshd.clientKeyPath}`,
-      `      provision_known_hosts_file: ${sshd.knownHostsFile}`,
-      `      ansible_become: ${become}`,
-      `      su_root: ${root}`,
-      ...Object.entries(vars).filter(([k]) => !k.startsWith('ansible_')).map(([k, v]) => `      ${k}: ${v}`),
-      '',
-    ].join('\n'),
-  );
+  const extra = Object.fromEntries(Object.entries(vars).filter(([k]) => !k.startsWith('ansible_')));
+  writeFileSync(inv, boxInventory(sshd, { su_root: root, ...extra }, { user, become }));
   return { inv, root };
 }
 

@@ -304,3 +304,24 @@ export function freePort(address = '127.0.0.1'): Promise<number> {
     });
   });
 }
+
+/**
+ * A one-host inventory (host `box`) for a test sshd: its port, key, known_hosts, become.
+ * `vars` are appended as `key: value` lines, values written as given (quote them yourself,
+ * e.g. with JSON.stringify, where YAML needs it).
+ */
+export function boxInventory(sshd: Sshd, vars: Record<string, string | number> = {}, o: { user?: string | number; become?: string | number | boolean } = {}): string {
+  return [
+    'all:',
+    '  hosts:',
+    '    box:',
+    '      ansible_host: 127.0.0.1',
+    `      ansible_port: ${sshd.port}`,
+    `      ansible_user: ${o.user ?? TEST_USER}`,
+    `      ansible_ssh_private_key_file: ${sshd.clientKeyPath}`,
+    `      provision_known_hosts_file: ${sshd.knownHostsFile}`,
+    `      ansible_become: ${o.become ?? true}`,
+    ...Object.entries(vars).map(([k, v]) => `      ${k}: ${v}`),
+    '',
+  ].join('\n');
+}
