@@ -8,6 +8,7 @@
 // Twin proof on the same lab: after provision converged it, `ansible-playbook --check --diff`
 // must report changed=0 on every host, and after Ansible converged a fresh lab, provision
 // --check must find nothing to change.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -126,6 +127,13 @@ export async function labCycle(log: (l: string) => void, signal?: AbortSignal, a
   }
 }
 
+/** The twin's firewalld and SELinux tasks use ansible.posix and community.general modules. */
+function hasTwinCollections(): boolean {
+  return ['ansible.posix.firewalld', 'community.general.sefcontext'].every(
+    (m) => spawnSync('ansible-doc', ['-t', 'module', '--json', m], { stdio: 'ignore', timeout: 60_000 }).status === 0,
+  );
+}
+
 /** One provision run of the site playbook (verify play skipped), its wall time and outcome. */
 export async function runProvision(kind: RunKind, o: { inventory?: string; extraArgs?: string[]; signal?: AbortSignal; verify?: boolean } = {}): Promise<LabRun> {
   const dir = mkdtempSync(join(tmpdir(), 'pv-bench-lab-'));
@@ -198,7 +206,13 @@ export function inventoryWith(haChanges: Record<string, unknown>, base = LAB_INV
 export async function runLabBench(o: LabBenchOptions): Promise<LabBenchResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const tools: LabTool[] = (o.tools ?? ['provision', 'ansible']).filter((t) => t !== 'ansible' || hasAnsible());
-  const ansibleSkipped = (o.tools ?? ['provision', 'ansible']).includes('ansible') ? (hasAnsible() ? undefined : 'ansible-playbook not installed') : 'left out (--no-ansible)';
+  const ansibleSkipped = (o.tools ?? ['provision', 'ansible']).includes('ansible')
+    ? !hasAnsible()
+      ? 'ansible-playbook not installed'
+      : !hasTwinCollections()
+        ? 'the Ansible twin needs the ansible.posix and community.general collections (Debian package `ansible`; ansible-core alone lacks them)'
+        : undefined
+    : 'left out (--no-ansible)';
   const inv = o.inventory ?? LAB_INVENTORY;
   const runsLog: LabRun[] = [];
   const record = (r: LabRun): LabRun => {
