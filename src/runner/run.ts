@@ -122,6 +122,12 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
     (report.hosts[h] ??= { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, time: 0, status: 'ok' });
   const dead = new Set<string>(); // failed or unreachable: excluded from later plays
   const facts = new Map<string, Promise<Facts>>();
+  /** A host's facts: gathered once per run (by the prefetch or its first play), then shared. */
+  const factsOf = (t: Transport, host: Host): Promise<Facts> => {
+    let f = facts.get(host.name);
+    if (!f) facts.set(host.name, (f = o.gatherFacts(t, host)));
+    return f;
+  };
   const shared = new Map<string, unknown>();
   let fatal = false;
 
@@ -141,14 +147,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       emit({ type: 'host-end', host: host.name, status: 'unreachable', message: msg });
       return false;
     }
-    const getFacts = () => {
-      let f = facts.get(host.name);
-      if (!f) {
-        f = o.gatherFacts(transport, host);
-        facts.set(host.name, f);
-      }
-      return f;
-    };
+    const getFacts = () => factsOf(transport, host);
     try {
       for (const ref of play.roles) await runRole(play, ref, host, transport, getFacts);
       emit({ type: 'host-end', host: host.name, status: 'ok' });
@@ -306,9 +305,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       if (o.signal?.aborted) return;
       try {
         const t = await o.connect(h);
-        let f = facts.get(h.name);
-        if (!f) facts.set(h.name, (f = o.gatherFacts(t, h)));
-        await Promise.allSettled([f, t.warm?.()]);
+        await Promise.allSettled([factsOf(t, h), t.warm?.()]);
       } catch {
         // reported by the play that reaches the host
       }
