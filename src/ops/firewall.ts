@@ -244,10 +244,11 @@ async function readFirewalldCmd(ctx: OpContext, ifaces: string[]): Promise<Firew
     const read = async (permanent: boolean): Promise<FirewalldZoneState> => {
       const perm = permanent ? ['--permanent'] : [];
       const rich = await run(ctx, sh`firewall-cmd ${perm} --zone=${zone} --list-rich-rules`, 'list rich rules');
-      const ports = await run(ctx, sh`firewall-cmd ${perm} --zone=${zone} --list-ports`, 'list ports');
-      const services = await run(ctx, sh`firewall-cmd ${perm} --zone=${zone} --list-services`, 'list services');
+      // One line each: the ports, then the services (space-separated, empty when none).
+      const open = await run(ctx, sh`firewall-cmd ${perm} --zone=${zone} --list-ports && firewall-cmd ${perm} --zone=${zone} --list-services`, 'list ports');
+      const [ports = '', services = ''] = open.stdout.split('\n');
       const words = (x: string) => x.split(/\s+/).filter(Boolean);
-      return { rich: rich.stdout.split('\n').filter((l) => l.trim()), ports: words(ports.stdout), services: words(services.stdout) };
+      return { rich: rich.stdout.split('\n').filter((l) => l.trim()), ports: words(ports), services: words(services) };
     };
     out.zones.set(zone, { runtime: await read(false), permanent: await read(true) });
   }
