@@ -104,10 +104,11 @@ if [ -r /etc/selinux/config ]; then grep -E '^SELINUX=' /etc/selinux/config 2>/d
   // Rule sets are readable only by root: as a plain user the service states decide.
   firewall: `m ${MARKERS.firewall}
 for c in firewall-cmd nft iptables; do has "$c" && printf 'bin=%s\\n' "$c"; done
-fwd=
-if has systemctl; then st=$(systemctl is-active -- firewalld nftables iptables 2>/dev/null | while read -r x; do printf '%s ' "$x"; done)
-fwd=\${st%% *}; st=\${st#* }; printf 'unit-firewalld=%s\\n' "$fwd"; printf 'unit-nftables=%s\\n' "\${st%% *}"; st=\${st#* }; printf 'unit-iptables=%s\\n' "\${st%% *}"; fi
-if has firewall-cmd && [ "$fwd" != active ]; then printf 'firewall-cmd-state=%s\\n' "$(firewall-cmd --state 2>&1 | first)"; fi
+# One systemctl for the three units: its answers, a line each in argument order, become $1 $2 $3.
+set --
+if has systemctl; then set -- $(systemctl is-active -- firewalld nftables iptables 2>/dev/null)
+printf 'unit-firewalld=%s\\nunit-nftables=%s\\nunit-iptables=%s\\n' "$1" "$2" "$3"; fi
+if has firewall-cmd && [ "$1" != active ]; then printf 'firewall-cmd-state=%s\\n' "$(firewall-cmd --state 2>&1 | first)"; fi
 if has nft; then if o=$(nft list ruleset 2>&1); then printf 'nft-tables=%s\\n' "$(printf '%s\\n' "$o" | grep -c '^table ')"; else printf 'nft-error=%s\\n' "$(printf '%s\\n' "$o" | first)"; fi; fi
 if has iptables; then printf 'iptables-version=%s\\n' "$(iptables --version 2>&1 | first)"
 if o=$(iptables -S 2>&1); then printf 'iptables-rules=%s\\n' "$(printf '%s\\n' "$o" | grep -c '^-A ')"; else printf 'iptables-error=%s\\n' "$(printf '%s\\n' "$o" | first)"; fi; fi`,
