@@ -7,7 +7,7 @@
 import { defineRole } from '../../src/runner/role.js';
 import { OpError, type Plan } from '../../src/ops/types.js';
 import { haModel } from '../../src/topology/role-data.js';
-import { captureAdverts, checkVipsHeld, curlVips, failureMessage, probeAssignments, untilOk, type CheckResult } from '../../src/verify/checks.js';
+import { captureAdverts, checkVipsHeld, curlVips, failureMessage, oneAtATime, probeAssignments, untilOk, type CheckResult } from '../../src/verify/checks.js';
 
 function num(v: unknown, dflt: number): number {
   const n = typeof v === 'string' ? Number(v) : v;
@@ -38,7 +38,9 @@ export default defineRole({
       await r.task(`one VRRP advertiser per VRID, the master (tcpdump ${seconds} s)`, async (c) => verdict(await untilOk(() => captureAdverts(c.transport, model, host, seconds), { withinMs: within })), live);
     }
     if (curlFor) {
-      await r.task(`every VIP answers HTTP 200 from every backend (${count} requests each)`, async (c) => verdict(await untilOk(() => curlVips(c.transport, model, host, count, { vips: curlFor.vips }), { withinMs: within })), live);
+      // The probes curl in turn, not at once (see oneAtATime).
+      const inTurn = r.once('verify:http-in-turn', oneAtATime);
+      await r.task(`every VIP answers HTTP 200 from every backend (${count} requests each)`, async (c) => verdict(await untilOk(() => inTurn(() => curlVips(c.transport, model, host, count, { vips: curlFor.vips })), { withinMs: within })), live);
     } else if (!isLb) {
       await r.skip('every VIP answers HTTP 200 from every backend', 'no VIP on this host\'s networks');
     }

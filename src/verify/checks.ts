@@ -276,6 +276,21 @@ export function probeAddresses(model: HaModel, host: string): Record<string, str
   throw new Error(`${host} is neither a probe nor a load balancer of the HA model`);
 }
 
+/**
+ * Run the functions given to the returned runner one at a time, in call order. The HTTP checks
+ * of different probes go through one: probes on two networks reach the same LB (one VIP per
+ * network), and two curl loops in lock step there take turns in nginx's round robin, each probe
+ * then meeting one backend only ("web1 never answered") although both serve.
+ */
+export function oneAtATime(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>) => {
+    const mine = last.then(fn, fn);
+    last = mine.catch(() => undefined);
+    return mine;
+  };
+}
+
 export function vipUrl(vip: string, port: number): string {
   return `http://${vip}:${port}/`;
 }
@@ -403,8 +418,8 @@ export function memoConnect(connect: Connect): Connect {
 const errMsg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
- * (a) on every LB, (b) on every LB (concurrently), (c) from every probe (peer LBs for networks
- * without one). A host that cannot be reached or a check that throws becomes a failed row.
+ * (a) on every LB, (b) on every LB (concurrently), (c) from every probe in turn (peer LBs for
+ * networks without one). A host that cannot be reached or a check that throws becomes a failed row.
  */
 export async function verifyCluster(model: HaModel, connect: Connect, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const kinds = opts.checks ?? ['vips-held', 'vrrp-adverts', 'http'];
@@ -419,12 +434,13 @@ export async function verifyCluster(model: HaModel, connect: Connect, opts: Veri
   };
   const lbs = model.nodes.map((n) => n.host);
   const assignments = probeAssignments(model);
+  const inTurn = oneAtATime();
+  const curlFromProbesInTurn = () =>
+    Promise.all(assignments.map((a) => inTurn(() => guard('http', a.host, (t) => curlVips(t, model, a.host, opts.curlCount ?? 20, { vips: a.vips, timeoutS: opts.curlTimeoutS })))));
   const [held, adverts, http] = await Promise.all([
     kinds.includes('vips-held') ? Promise.all(lbs.map((h) => guard('vips-held', h, (t) => checkVipsHeld(t, model, h)))) : [],
     kinds.includes('vrrp-adverts') ? Promise.all(lbs.map((h) => guard('vrrp-adverts', h, (t) => captureAdverts(t, model, h, opts.captureSeconds ?? 4)))) : [],
-    kinds.includes('http')
-      ? Promise.all(assignments.map((a) => guard('http', a.host, (t) => curlVips(t, model, a.host, opts.curlCount ?? 20, { vips: a.vips, timeoutS: opts.curlTimeoutS }))))
-      : [],
+    kinds.includes('http') ? curlFromProbesInTurn() : [],
   ]);
   const rowsOf = (xs: Array<CheckResult | CheckRow>) => xs.flatMap((x) => ('rows' in x ? x.rows : [x]));
   const results = <R>(xs: Array<R | CheckRow>) => xs.filter((x): x is R => typeof x === 'object' && x !== null && 'rows' in x);
