@@ -38,9 +38,10 @@ export default defineRole({
       await r.task(`one VRRP advertiser per VRID, the master (tcpdump ${seconds} s)`, async (c) => verdict(await untilOk(() => captureAdverts(c.transport, model, host, seconds), { withinMs: within })), live);
     }
     if (curlFor) {
-      // The probes curl in turn, not at once (see oneAtATime).
+      // The probes curl in turn, not at once (see oneAtATime); each has its whole settle window
+      // from the start of its turn.
       const inTurn = r.once('verify:http-in-turn', oneAtATime);
-      await r.task(`every VIP answers HTTP 200 from every backend (${count} requests each)`, async (c) => verdict(await untilOk(() => inTurn(() => curlVips(c.transport, model, host, count, { vips: curlFor.vips })), { withinMs: within })), live);
+      await r.task(`every VIP answers HTTP 200 from every backend (${count} requests each)`, async (c) => verdict(await inTurn(() => untilOk(() => curlVips(c.transport, model, host, count, { vips: curlFor.vips }), { withinMs: within }))), live);
     } else if (!isLb) {
       await r.skip('every VIP answers HTTP 200 from every backend', 'no VIP on this host\'s networks');
     }
