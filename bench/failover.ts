@@ -94,7 +94,13 @@ function connector(inv: Inventory) {
       if (!p) cache.set(name, (p = fresh(name)));
       return p;
     },
-    reconnect: fresh,
+    // A host that was powered off needs a new connection; later steps (the idle run) must get
+    // that one, not the dead one from before the power cut.
+    reconnect: (name: string) => {
+      const p = fresh(name);
+      cache.set(name, p);
+      return p;
+    },
     closeAll: async () => void (await Promise.allSettled([...open].map((t) => t.close()))),
   };
 }
@@ -186,6 +192,7 @@ export async function runFailoverBench(o: FailoverBenchOptions): Promise<Failove
       const model = deriveTopology([...inv.hosts.values()], { baseDir: path.dirname(inv.file) });
       const c = connector(inv);
       const pf: ProfileFailover = { profile, converge: { ms: conv.ms, changed: conv.changed }, unreachableAfterConverge: [], modes: {} };
+      profiles.push(pf); // what was measured before a later step fails is still reported
       try {
         if (!(await settle(model, c.connect))) log('  WARNING: VIPs not all on their masters 60 s after the converge');
         pf.unreachableAfterConverge = await unreachableVips(model, c.connect);
@@ -207,7 +214,7 @@ export async function runFailoverBench(o: FailoverBenchOptions): Promise<Failove
           process.stderr.write(formatFailoverTable(report).replace(/^/gm, '    '));
           pf.modes[mode] = { summary: summarize(report), report };
           if (!report.lbs.every((l) => l.restored)) throw new Error(`profile ${profile}, ${mode}: a load balancer was not restored; stopping the failover bench`);
-          await settle(model, c.connect, 30_000);
+          if (!(await settle(model, c.connect, 30_000))) log(`  WARNING: VIPs not all on their masters 30 s after ${mode}`);
         }
         if (profile === 'fast' && o.idleMinutes > 0) {
           log(`failover bench: profile fast idle for ${o.idleMinutes} min (flapping check)`);
@@ -217,7 +224,6 @@ export async function runFailoverBench(o: FailoverBenchOptions): Promise<Failove
       } finally {
         await c.closeAll();
       }
-      profiles.push(pf);
     }
   } catch (e) {
     failure = e;
