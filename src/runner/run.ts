@@ -1,7 +1,6 @@
 // The runner: plays (host groups x roles), forks and serial batches, handlers, check and diff
 // modes. It emits events; progress rendering and the report listen to them.
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -14,6 +13,7 @@ import type { OpContext, Plan, TaskResult } from '../ops/types.js';
 import { planFile, planDirectory, planBlock, planLine } from '../ops/files.js';
 import { planPackage, planService, planSysctl, planCommand } from '../ops/system.js';
 import { redact } from '../report/redact.js';
+import { importRole } from './role-module.js';
 import type { Play, Playbook, RoleRef } from './playbook.js';
 import type { RoleContext, RoleDefinition, TaskOptions, TemplateSpec } from './role.js';
 import type { EventSink } from './events.js';
@@ -82,7 +82,7 @@ async function loadRole(ref: RoleRef) {
   let p = roleCache.get(ref.dir);
   if (!p) {
     p = (async () => {
-      const mod = await import(pathToFileURL(path.join(ref.dir, 'index.ts')).href);
+      const mod = await importRole(ref.dir);
       const def = mod.default as RoleDefinition;
       if (!def || typeof def.tasks !== 'function') throw new Error(`role ${ref.name}: index.ts must export default defineRole({...})`);
       const dfile = path.join(ref.dir, 'defaults.yaml');

@@ -1,0 +1,112 @@
+// The compiled CLI (bin/compiled.js): the tree is rebuilt whenever a source changes, compiled
+// modules behave as their sources do under tsx, and a role from outside the tree shares the
+// compiled modules (one Shell class, so the transport's instanceof check accepts its commands).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+// @ts-expect-error plain JavaScript module without type declarations
+import { buildKey, compileTree, compiledEntry, sourceFiles, REPO } from '../../bin/compiled.js';
+
+interface SourceFile {
+  rel: string;
+  size: number;
+  mtimeMs: number;
+}
+const files = (repo: string): SourceFile[] => sourceFiles(repo);
+
+function tempRepo(): string {
+  const repo = mkdtempSync(path.join(tmpdir(), 'provision-compiled-'));
+  mkdirSync(path.join(repo, 'src', 'lib'), { recursive: true });
+  writeFileSync(
+    path.join(repo, 'src', 'a.ts'),
+    `import { b, type Named } from './lib/b.js';
+declare const __PROVISION_REPO__: string | undefined;
+export const url: string = import.meta.url;
+export const repo = typeof __PROVISION_REPO__ === 'string' ? __PROVISION_REPO__ : undefined;
+const n: Named = { name: 'x' };
+export const v: number = b + n.name.length;
+`,
+  );
+  writeFileSync(path.join(repo, 'src', 'lib', 'b.ts'), 'export interface Named { name: string }\nexport const b: number = 41;\n');
+  return repo;
+}
+
+test('the tree key changes with any source change and only then', () => {
+  const repo = tempRepo();
+  try {
+    const k1 = buildKey(files(repo), '0.0.0', repo);
+    assert.equal(buildKey(files(repo), '0.0.0', repo), k1, 'same sources, same key');
+    const later = new Date(Date.now() + 10_000);
+    utimesSync(path.join(repo, 'src', 'lib', 'b.ts'), later, later);
+    const k2 = buildKey(files(repo), '0.0.0', repo);
+    assert.notEqual(k2, k1, 'a touched file changes the key');
+    writeFileSync(path.join(repo, 'src', 'c.ts'), 'export {};\n');
+    assert.notEqual(buildKey(files(repo), '0.0.0', repo), k2, 'a new file changes the key');
+    assert.notEqual(buildKey(files(repo), '0.0.1', repo), buildKey(files(repo), '0.0.0', repo), 'another esbuild changes the key');
+    assert.deepEqual(files(repo).map((f) => f.rel), ['src/a.ts', 'src/c.ts', 'src/lib/b.ts']);
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
+});
+
+test('a compiled module keeps its source URL, its imports and the build constants', async () => {
+  const repo = tempRepo();
+  try {
+    const out = path.join(repo, 'out', 'k1');
+    assert.equal(await compileTree(files(repo), out, repo), true);
+    const mod = await import(pathToFileURL(path.join(out, 'src', 'a.js')).href);
+    assert.equal(mod.url, pathToFileURL(path.join(repo, 'src', 'a.ts')).href, 'import.meta.url is the source file');
+    assert.equal(mod.v, 42, 'the import of ./lib/b.js resolved inside the tree');
+    assert.equal(mod.repo, repo);
+    // A second builder of the same key finds the tree there and leaves no temporary directory.
+    assert.equal(await compileTree(files(repo), out, repo), false);
+    assert.deepEqual(readdirSync(path.dirname(out)), ['k1']);
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
+});
+
+test('the compiled CLI prints what the CLI run through tsx prints', () => {
+  const bin = path.join(REPO, 'bin', 'provision.js');
+  const compiled = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8', env: { ...process.env, PROVISION_COMPILE: '1' } });
+  const viaTsx = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8', env: { ...process.env, PROVISION_COMPILE: '0' } });
+  assert.equal(compiled.status, 0, compiled.stderr);
+  assert.equal(viaTsx.status, 0, viaTsx.stderr);
+  assert.match(compiled.stdout, /Usage:/);
+  assert.equal(compiled.stdout, viaTsx.stdout);
+});
+
+test('a role outside the compiled tree uses the compiled modules (one Shell class)', async () => {
+  const entry: string | undefined = await compiledEntry({});
+  assert.ok(entry, 'the compiled tree could be built');
+  const tree = path.resolve(path.dirname(fileURLToPath(entry)), '..', '..');
+  assert.ok(existsSync(path.join(tree, 'roles', 'common', 'index.js')), 'the repository roles are compiled');
+  const roleDir = mkdtempSync(path.join(tmpdir(), 'provision-outside-role-'));
+  try {
+    const quoteTs = path.join(REPO, 'src', 'transport', 'quote.js'); // resolved by tsx to quote.ts
+    // An ES module role, as in this repository (a role outside any "type": "module" package is
+    // CommonJS to tsx, and its require()s get their own copies under tsx alone too).
+    writeFileSync(path.join(roleDir, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(
+      path.join(roleDir, 'index.ts'),
+      `import { sh } from ${JSON.stringify(quoteTs)};
+const probe: string = 'x';
+export default { name: 'outside', async tasks() {}, cmd: sh\`echo \${probe}\` };
+`,
+    );
+    const roleModule = await import(pathToFileURL(path.join(tree, 'src', 'runner', 'role-module.js')).href);
+    const quote = await import(pathToFileURL(path.join(tree, 'src', 'transport', 'quote.js')).href);
+    assert.deepEqual(roleModule.COMPILED, { repo: REPO, build: tree });
+    const mod = (await roleModule.importRole(roleDir)) as { default: { cmd: unknown } };
+    assert.ok(mod.default.cmd instanceof quote.Shell, "the role's sh`` built the compiled tree's Shell");
+    // The tree's own roles load compiled, not through tsx.
+    const common = (await roleModule.importRole(path.join(REPO, 'roles', 'common'))) as { default: { name: string } };
+    assert.equal(common.default.name, 'common');
+  } finally {
+    rmSync(roleDir, { recursive: true, force: true });
+  }
+});
