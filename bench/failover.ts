@@ -94,12 +94,12 @@ function connector(inv: Inventory) {
       if (!p) cache.set(name, (p = fresh(name)));
       return p;
     },
-    // A host that was powered off needs a new connection; later steps (the idle run) must get
-    // that one, not the dead one from before the power cut.
-    reconnect: (name: string) => {
-      const p = fresh(name);
-      cache.set(name, p);
-      return p;
+    reconnect: fresh,
+    /** Drop (and close) the cached connections of these hosts: they were powered off. */
+    forget: async (names: string[]) => {
+      const old = names.map((n) => cache.get(n)).filter((p): p is Promise<Transport> => p !== undefined);
+      for (const n of names) cache.delete(n);
+      await Promise.allSettled(old.map(async (p) => (await p).close()));
     },
     closeAll: async () => void (await Promise.allSettled([...open].map((t) => t.close()))),
   };
@@ -213,6 +213,9 @@ export async function runFailoverBench(o: FailoverBenchOptions): Promise<Failove
           });
           process.stderr.write(formatFailoverTable(report).replace(/^/gm, '    '));
           pf.modes[mode] = { summary: summarize(report), report };
+          // Power cycled LBs: their connections from before the power cut are dead (the ones
+          // verifyFailover opened after the boot it closed itself); later steps connect anew.
+          if (mode === 'poweroff') await c.forget(model.nodes.map((n) => n.host));
           if (!report.lbs.every((l) => l.restored)) throw new Error(`profile ${profile}, ${mode}: a load balancer was not restored; stopping the failover bench`);
           if (!(await settle(model, c.connect, 30_000))) log(`  WARNING: VIPs not all on their masters 30 s after ${mode}`);
         }
