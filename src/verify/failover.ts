@@ -186,7 +186,9 @@ function faultFor(c: Ctx, lb: string, res: FailoverLbResult): Fault {
         injectLabel: `kill -KILL the ${svc} main process and its children`,
         inject: () =>
           sudoExec(
-            sh`pid=$(systemctl show -p MainPID --value ${svc}) && [ "$pid" -gt 0 ] && kill -KILL $pid $(pgrep -P $pid) && while kill -0 $pid 2>/dev/null; do sleep 0.02; done`,
+            // A child may exit between pgrep and kill ("No such process"): only the main
+            // process's kill must succeed; the children are killed where they still exist.
+            sh`pid=$(systemctl show -p MainPID --value ${svc}) && [ "$pid" -gt 0 ] && kids=$(pgrep -P $pid; true) && kill -KILL $pid && { [ -z "$kids" ] || kill -KILL $kids 2>/dev/null; true; } && while kill -0 $pid 2>/dev/null; do sleep 0.02; done`,
             `killing ${svc}`,
             30_000,
           ),
