@@ -352,7 +352,7 @@ export interface HostProfile {
 }
 
 export interface ProvisionProfile {
-  /** `node bin/provision.js --help`: process start, tsx loading and compiling the CLI, ms. */
+  /** `node bin/provision.js --help`: process start and loading the CLI (compiled, or through tsx), ms. */
   startupMs: number;
   /** The in-process run (no process start), ms. */
   runMs: number;
@@ -497,5 +497,5 @@ export function profileTable(p: ProvisionProfile): string {
   ]);
   const plays = p.plays.map((x) => `${x.play}: ${r(x.ms)}`).join(', ');
   const slow = table([['slowest tasks', 'host', 'time', 'round trips'], ...p.slowest.map((s) => [s.task, s.host, r(s.ms), String(s.roundTrips)])]);
-  return [`process start-up (node + tsx + CLI, --help): ${r(p.startupMs)}; the run itself in-process: ${r(p.runMs)}; plays: ${plays}`, hosts, slow].join('\n');
+  return [`process start-up (node + CLI, --help): ${r(p.startupMs)}; the run itself in-process: ${r(p.runMs)}; plays: ${plays}`, hosts, slow].join('\n');
 }

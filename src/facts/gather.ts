@@ -165,13 +165,16 @@ if [ -r /proc/1/comm ]; then printf 'pid1=%s\\n' "$(first < /proc/1/comm)"; fi
 m ${MARKERS.services}`;
   if (units.length === 0) return head;
   // One `systemctl show` for every unit (its blocks come in argument order, separated by an
-  // empty line); per unit with the offline fallback only when that fails (no running systemd).
+  // empty line); per unit with the offline fallback only when that fails (no running systemd;
+  // then every unit gets the same error, so `systemctl show` runs once, not once per unit).
   const loop = sh`if has systemctl && o=$(systemctl show -p LoadState -p ActiveState -p UnitFileState -- ${units} 2>/dev/null); then
 printf '%s\\n' "$o" | { for u in ${units}; do printf 'unit=%s\\n' "$u"; while IFS= read -r l && [ -n "$l" ]; do printf '%s\\n' "$l"; done; done; }
-else for u in ${units}; do printf 'unit=%s\\n' "$u"
+else nb=; for u in ${units}; do printf 'unit=%s\\n' "$u"
 if ! has systemctl; then echo 'error=systemctl: command not found'
+elif [ -n "$nb" ]; then printf '%s\\n' "$nb"; printf 'is-enabled=%s\\n' "$(systemctl is-enabled -- "$u" 2>&1 | first)"
 elif o=$(systemctl show -p LoadState -p ActiveState -p UnitFileState -- "$u" 2>&1); then printf '%s\\n' "$o"
-else printf '%s\\n' "$o" | sed 's/^/error=/'; printf 'is-enabled=%s\\n' "$(systemctl is-enabled -- "$u" 2>&1 | first)"; fi
+else o=$(printf '%s\\n' "$o" | lines error=); printf '%s\\n' "$o"; [ -d /run/systemd/system ] || nb=$o
+printf 'is-enabled=%s\\n' "$(systemctl is-enabled -- "$u" 2>&1 | first)"; fi
 done; fi`;
   return `${head}\n${loop.text}`;
 }

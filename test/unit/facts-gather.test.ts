@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gatherScript, gatherScriptBody, isValidUnitName, serviceStateScript, SECTIONS } from '../../src/facts/gather.js';
@@ -123,5 +123,31 @@ test('every section can be gathered alone and parses to its facts', () => {
     assert.equal(p.complete, true, s);
     const other = [...p.present].filter((x) => x !== s);
     assert.deepEqual(other, [], `${s} printed ${other.join(',')}`);
+  }
+});
+
+test('without a running systemd, `systemctl show` runs twice in all, not once per unit; each unit still gets the error and is-enabled', { skip: existsSync('/run/systemd/system') && 'systemd runs here' }, () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'provision-fake-systemctl-'));
+  try {
+    const log = path.join(dir, 'calls');
+    // A systemctl as on a host whose PID 1 is not systemd: show fails, is-enabled answers offline.
+    writeFileSync(
+      path.join(dir, 'systemctl'),
+      `#!/bin/sh\necho "$1" >> ${log}\ncase $1 in show|is-active) echo "System has not been booted with systemd as init system (PID 1). Can't operate." >&2; exit 1;; is-enabled) echo enabled;; esac\n`,
+      { mode: 0o755 },
+    );
+    const units = ['nginx', 'keepalived', 'chrony', 'firewalld', 'nftables'];
+    const r = spawnSync('sh', ['-c', gatherScriptBody({ services: units, sections: ['services'] })], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+    assert.equal(r.status, 0, r.stderr);
+    const calls = readFileSync(log, 'utf8').trim().split('\n');
+    assert.equal(calls.filter((c) => c === 'show').length, 2, 'one show for all units, one to read the error');
+    assert.equal(calls.filter((c) => c === 'is-enabled').length, units.length);
+    for (const u of units) {
+      const block = r.stdout.split(`unit=${u}\n`)[1].split('unit=')[0];
+      assert.match(block, /^error=System has not been booted with systemd/m, u);
+      assert.match(block, /^is-enabled=enabled$/m, u);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
