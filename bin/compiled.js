@@ -93,14 +93,15 @@ export async function compileTree(files, out, repo = REPO) {
   }
 }
 
-/** Remove other compiled trees that have not been built for a day (best effort). */
+/** Remove other compiled trees (and abandoned temporary ones) older than a day (best effort). */
 function prune(keep) {
   try {
     for (const name of readdirSync(CACHE)) {
       const p = join(CACHE, name);
       if (p === keep) continue;
       const st = statSync(p);
-      if (Date.now() - st.mtimeMs > PRUNE_AFTER_MS || name.includes('.tmp-')) rmSync(p, { recursive: true, force: true });
+      // Temporary trees too only when old: a younger one may be another run's build in progress.
+      if (Date.now() - st.mtimeMs > PRUNE_AFTER_MS) rmSync(p, { recursive: true, force: true });
     }
   } catch {
     /* another run may be pruning too */

@@ -3,6 +3,8 @@
 // source changes), or the TypeScript sources through tsx's loader when that is unavailable.
 import { compiledEntry } from './compiled.js';
 
+// Stack traces (PROVISION_DEBUG) then name the TypeScript source lines, not the compiled ones.
+if (process.env.PROVISION_DEBUG) process.setSourceMapsEnabled(true);
 let entry = await compiledEntry();
 if (!entry) {
   const { register } = await import('tsx/esm/api');
