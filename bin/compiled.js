@@ -9,8 +9,9 @@
 // esbuild, as tsx does, so the semantics are tsx's. `import.meta.url` is compiled to the source
 // file's URL: templates and REPO_ROOT resolve against the source tree as before.
 //
-// Falls back to tsx (returns undefined) when esbuild cannot be loaded or the cache cannot be
-// written (a read-only install), and when PROVISION_COMPILE=0.
+// Roles outside the tree are bundled when loaded (src/runner/role-module.ts). Falls back to tsx
+// (returns undefined) when esbuild cannot be loaded or the cache cannot be written (a read-only
+// install), and when PROVISION_COMPILE=0.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';

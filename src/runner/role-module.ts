@@ -1,11 +1,10 @@
 // Where a role's code is loaded from. Run through tsx (tests, `npm run bench`), a role is its
 // index.ts. Run by the compiled CLI (bin/compiled.js defines the two constants below), a role of
 // this repository is its compiled index.js in the same tree as the CLI; any other role (a user's,
-// a test fixture's) is loaded through tsx, with its imports of this repository's modules sent to
-// the compiled tree (bin/compiled-hooks.js), so that there is one copy of each module.
+// a test fixture's, the scale bench's) is bundled by esbuild with its imports of this
+// repository's modules pointing at the compiled tree, so that there is one copy of each module.
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 declare const __PROVISION_REPO__: string | undefined;
@@ -15,17 +14,55 @@ declare const __PROVISION_BUILD__: string | undefined;
 export const COMPILED: { repo: string; build: string } | undefined =
   typeof __PROVISION_REPO__ === 'string' && typeof __PROVISION_BUILD__ === 'string' ? { repo: __PROVISION_REPO__, build: __PROVISION_BUILD__ } : undefined;
 
-let tsLoader: Promise<void> | undefined;
-
-function useTsLoader(c: { repo: string; build: string }): Promise<void> {
-  tsLoader ??= (async () => {
-    const { register: registerTsx } = await import('tsx/esm/api');
-    registerTsx();
-    // Registered after tsx, so it runs first and rewrites what tsx resolved.
-    const dirUrl = (p: string) => pathToFileURL(p).href.replace(/\/?$/, '/');
-    register(pathToFileURL(path.join(c.repo, 'bin', 'compiled-hooks.js')).href, { data: { repo: dirUrl(c.repo), build: dirUrl(c.build) } });
-  })();
-  return tsLoader;
+/**
+ * A role from outside the compiled tree, bundled by esbuild into one module: its own files are
+ * compiled into it, while its imports of this repository's src/ and roles/ point at the compiled
+ * tree and packages at their files, so there is one copy of each module (one Shell class: the
+ * transport's instanceof check holds). No loader hooks: tsx's worker cost ~1 s per run here.
+ */
+async function bundleOutsideRole(ts: string, c: { repo: string; build: string }): Promise<string> {
+  const { build } = await import('esbuild');
+  const inTree = (abs: string): string | undefined => {
+    const rel = path.relative(c.repo, abs);
+    if (rel.startsWith('..') || path.isAbsolute(rel) || !/^(src|roles)[\\/]/.test(rel)) return undefined;
+    const js = path.join(c.build, rel.replace(/\.ts$/, '.js'));
+    return existsSync(js) ? js : undefined;
+  };
+  const cwd = path.dirname(ts);
+  const out = await build({
+    absWorkingDir: cwd,
+    entryPoints: [ts],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'inline',
+    logLevel: 'silent',
+    define: { 'import.meta.url': JSON.stringify(pathToFileURL(ts).href) },
+    plugins: [
+      {
+        name: 'provision-compiled-tree',
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, async (a) => {
+            if (a.kind === 'entry-point' || a.pluginData === 'inner') return undefined;
+            const r = await b.resolve(a.path, { resolveDir: a.resolveDir, kind: a.kind, importer: a.importer, pluginData: 'inner' });
+            if (r.errors.length) return { errors: r.errors };
+            if (r.external || !r.path) return { path: a.path, external: true }; // node builtins
+            const tree = inTree(r.path);
+            if (tree) return { path: pathToFileURL(tree).href, external: true };
+            if (r.path.split(path.sep).includes('node_modules')) return { path: pathToFileURL(r.path).href, external: true };
+            return { path: r.path }; // the role's own files
+          });
+        },
+      },
+    ],
+  }).catch((e: { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }) => {
+    // "file:line:column: message" per error, the file absolute (esbuild's are relative to cwd).
+    const first = e.errors?.map((m) => (m.location ? `${path.resolve(cwd, m.location.file)}:${m.location.line}:${m.location.column + 1}: ${m.text}` : m.text));
+    throw first?.length ? new Error(first.join('\n')) : e;
+  });
+  return `data:text/javascript;base64,${Buffer.from(out.outputFiles[0].contents).toString('base64')}`;
 }
 
 /** Import the module of the role in `dir` (its index.ts, or that file compiled). */
@@ -35,7 +72,7 @@ export async function importRole(dir: string): Promise<Record<string, unknown>> 
     const rel = path.relative(COMPILED.repo, ts);
     const js = path.join(COMPILED.build, rel.replace(/\.ts$/, '.js'));
     if (!rel.startsWith('..') && !path.isAbsolute(rel) && existsSync(js)) return import(pathToFileURL(js).href);
-    await useTsLoader(COMPILED);
+    return import(await bundleOutsideRole(ts, COMPILED));
   }
   return import(pathToFileURL(ts).href);
 }

@@ -88,9 +88,7 @@ test('a role outside the compiled tree uses the compiled modules (one Shell clas
   const roleDir = mkdtempSync(path.join(tmpdir(), 'provision-outside-role-'));
   try {
     const quoteTs = path.join(REPO, 'src', 'transport', 'quote.js'); // resolved by tsx to quote.ts
-    // An ES module role, as in this repository (a role outside any "type": "module" package is
-    // CommonJS to tsx, and its require()s get their own copies under tsx alone too).
-    writeFileSync(path.join(roleDir, 'package.json'), '{ "type": "module" }\n');
+    // No package.json here: to tsx alone this file would be CommonJS; the bundle is ESM anyway.
     writeFileSync(
       path.join(roleDir, 'index.ts'),
       `import { sh } from ${JSON.stringify(quoteTs)};
@@ -103,6 +101,12 @@ export default { name: 'outside', async tasks() {}, cmd: sh\`echo \${probe}\` };
     assert.deepEqual(roleModule.COMPILED, { repo: REPO, build: tree });
     const mod = (await roleModule.importRole(roleDir)) as { default: { cmd: unknown } };
     assert.ok(mod.default.cmd instanceof quote.Shell, "the role's sh`` built the compiled tree's Shell");
+    assert.equal((mod.default.cmd as { text: string }).text, 'echo x', 'the role code ran as written');
+    // A syntax error in such a role is reported with its file, line and column.
+    const broken = path.join(roleDir, 'broken');
+    mkdirSync(broken);
+    writeFileSync(path.join(broken, 'index.ts'), 'export default { name: "broken",\n  tasks( {}\n');
+    await assert.rejects(roleModule.importRole(broken), (e: Error) => e.message.startsWith(`${path.join(broken, 'index.ts')}:3:1: Expected`));
     // The tree's own roles load compiled, not through tsx.
     const common = (await roleModule.importRole(path.join(REPO, 'roles', 'common'))) as { default: { name: string } };
     assert.equal(common.default.name, 'common');
