@@ -14,6 +14,14 @@ declare const __PROVISION_BUILD__: string | undefined;
 export const COMPILED: { repo: string; build: string } | undefined =
   typeof __PROVISION_REPO__ === 'string' && typeof __PROVISION_BUILD__ === 'string' ? { repo: __PROVISION_REPO__, build: __PROVISION_BUILD__ } : undefined;
 
+/** The compiled tree's file for a source file of this repository (src/, roles/), if it has one. */
+function compiledFile(source: string, c: { repo: string; build: string }): string | undefined {
+  const rel = path.relative(c.repo, source);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  const js = path.join(c.build, rel.replace(/\.ts$/, '.js'));
+  return existsSync(js) ? js : undefined;
+}
+
 /**
  * A role from outside the compiled tree, bundled by esbuild into one module: its own files are
  * compiled into it, while its imports of this repository's src/ and roles/ point at the compiled
@@ -22,12 +30,6 @@ export const COMPILED: { repo: string; build: string } | undefined =
  */
 async function bundleOutsideRole(ts: string, c: { repo: string; build: string }): Promise<string> {
   const { build } = await import('esbuild');
-  const inTree = (abs: string): string | undefined => {
-    const rel = path.relative(c.repo, abs);
-    if (rel.startsWith('..') || path.isAbsolute(rel) || !/^(src|roles)[\\/]/.test(rel)) return undefined;
-    const js = path.join(c.build, rel.replace(/\.ts$/, '.js'));
-    return existsSync(js) ? js : undefined;
-  };
   const cwd = path.dirname(ts);
   const out = await build({
     absWorkingDir: cwd,
@@ -49,7 +51,7 @@ async function bundleOutsideRole(ts: string, c: { repo: string; build: string })
             const r = await b.resolve(a.path, { resolveDir: a.resolveDir, kind: a.kind, importer: a.importer, pluginData: 'inner' });
             if (r.errors.length) return { errors: r.errors };
             if (r.external || !r.path) return { path: a.path, external: true }; // node builtins
-            const tree = inTree(r.path);
+            const tree = compiledFile(r.path, c);
             if (tree) return { path: pathToFileURL(tree).href, external: true };
             if (r.path.split(path.sep).includes('node_modules')) return { path: pathToFileURL(r.path).href, external: true };
             return { path: r.path }; // the role's own files
@@ -59,8 +61,8 @@ async function bundleOutsideRole(ts: string, c: { repo: string; build: string })
     ],
   }).catch((e: { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }) => {
     // "file:line:column: message" per error, the file absolute (esbuild's are relative to cwd).
-    const first = e.errors?.map((m) => (m.location ? `${path.resolve(cwd, m.location.file)}:${m.location.line}:${m.location.column + 1}: ${m.text}` : m.text));
-    throw first?.length ? new Error(first.join('\n')) : e;
+    const messages = e.errors?.map((m) => (m.location ? `${path.resolve(cwd, m.location.file)}:${m.location.line}:${m.location.column + 1}: ${m.text}` : m.text));
+    throw messages?.length ? new Error(messages.join('\n')) : e;
   });
   return `data:text/javascript;base64,${Buffer.from(out.outputFiles[0].contents).toString('base64')}`;
 }
@@ -69,10 +71,8 @@ async function bundleOutsideRole(ts: string, c: { repo: string; build: string })
 export async function importRole(dir: string): Promise<Record<string, unknown>> {
   const ts = path.join(dir, 'index.ts');
   if (COMPILED) {
-    const rel = path.relative(COMPILED.repo, ts);
-    const js = path.join(COMPILED.build, rel.replace(/\.ts$/, '.js'));
-    if (!rel.startsWith('..') && !path.isAbsolute(rel) && existsSync(js)) return import(pathToFileURL(js).href);
-    return import(await bundleOutsideRole(ts, COMPILED));
+    const js = compiledFile(ts, COMPILED);
+    return import(js ? pathToFileURL(js).href : await bundleOutsideRole(ts, COMPILED));
   }
   return import(pathToFileURL(ts).href);
 }
