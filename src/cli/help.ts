@@ -27,6 +27,10 @@ Run options:
   -e, --extra-vars k=v | @file.yaml   highest-precedence variables (repeatable)
   --json FILE           write the machine-readable report (per host and per task)
   --host-key-checking strict|accept-new|off   default strict (off warns loudly)
+  --persist SECONDS     keep the SSH connections open this long after the run, for the next
+                        one (default 60, as Ansible's ControlPersist=60s; 0: log in anew each
+                        run; or PROVISION_SSH_PERSIST). A background keeper holds them, in a
+                        directory only you can open (/tmp/provision-ssh-UID)
   -v, --verbose         print every task, not only changes
   -h, --help            this help; 'provision <command> --help' for a command
 

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { EXIT, InputError, HostError } from '../errors.js';
 import { MAIN_HELP, COMMAND_HELP } from './help.js';
 import { redact } from '../report/redact.js';
+import { KEEPER_COMMAND } from '../transport/persist.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -28,6 +29,7 @@ const RUN_OPTIONS = {
   'extra-vars': { type: 'string', short: 'e', multiple: true },
   json: { type: 'string' },
   'host-key-checking': { type: 'string' },
+  persist: { type: 'string' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
   list: { type: 'boolean' },
@@ -44,6 +46,7 @@ export type CliValues = {
   'extra-vars'?: string[];
   json?: string;
   'host-key-checking'?: string;
+  persist?: string;
   verbose?: boolean;
   help?: boolean;
   list?: boolean;
@@ -98,6 +101,8 @@ export function hostKeyPolicy(v: string | undefined): 'strict' | 'accept-new' | 
 }
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  // The connection keeper (src/transport/persist.ts), started by the CLI itself in the background.
+  if (argv[0] === KEEPER_COMMAND && argv.length === 2) return (await import('../transport/persist-daemon.js')).runKeeper(argv[1]);
   let values: CliValues;
   let positionals: string[];
   try {

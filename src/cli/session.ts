@@ -8,6 +8,19 @@ import { InputError } from '../errors.js';
 import { TransportPool, SshTransport, connectionSpecFor, sh } from '../transport/index.js';
 import { FactCache } from '../facts/index.js';
 import { splitList, hostKeyPolicy, type CliValues, type Io } from './main.js';
+import { DEFAULT_PERSIST_SECONDS, PersistClient } from '../transport/persist.js';
+
+/** --persist, else PROVISION_SSH_PERSIST, else 60: seconds the connections outlive the run. */
+export function persistSeconds(values: CliValues): number {
+  const env = process.env.PROVISION_SSH_PERSIST || undefined;
+  const raw = values.persist ?? env ?? String(DEFAULT_PERSIST_SECONDS);
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 0 || n > 86_400) {
+    const [what, file] = values.persist !== undefined ? [`--persist ${raw}`, '<command line>'] : [`PROVISION_SSH_PERSIST=${raw}`, '<environment>'];
+    throw new InputError(`${what}: expected whole seconds from 0 (off) to 86400`, { file });
+  }
+  return n;
+}
 
 export interface Session {
   inventory: Inventory;
@@ -24,6 +37,7 @@ export async function openSession(inventoryPath: string, values: CliValues, io: 
   const inventory = await loadInventory(path.resolve(inventoryPath));
   const limit = splitList(values.limit);
   const hosts = matchHosts(inventory, limit ?? ['all']);
+  const persist = persistSeconds(values);
   const policy = values['host-key-checking'] ? hostKeyPolicy(values['host-key-checking']) : undefined;
   if (policy === 'off') io.err('WARNING: host key checking is off: any machine answering on these addresses will be trusted');
   // Every connection setting is resolved (and bad ones reported, at file:line:col) before the first connection.
@@ -46,7 +60,14 @@ export async function openSession(inventoryPath: string, values: CliValues, io: 
       throw e instanceof InputError ? placeHostError(inventory, h, e) : e;
     }
   }
-  const pool = new TransportPool((host: Host) => specs.get(host.name)!);
+  let keeperWarned = false;
+  const pool = new TransportPool((host: Host) => specs.get(host.name)!, {
+    persist: persist > 0 ? new PersistClient({ persistMs: persist * 1000 }) : undefined,
+    onPersistUnavailable: (why) => {
+      if (!keeperWarned) io.err(`WARNING: connecting directly, SSH connections will not persist: ${why}`);
+      keeperWarned = true;
+    },
+  });
   const cache = new FactCache({ services });
   return {
     inventory,

@@ -30,6 +30,7 @@ import { Shell, sh } from './quote.js';
 import { Semaphore } from './semaphore.js';
 import { RemoteShell } from './shell.js';
 import type { ConnectionSpec, ExecOptions, ExecResult, PutOptions, Transport } from './types.js';
+import type { PersistClient } from './persist.js';
 
 const { Client, utils } = ssh2;
 type SshClient = InstanceType<typeof Client>;
@@ -58,6 +59,15 @@ export interface SshTransportOptions {
    * busy shell still get their own channel.
    */
   persistentShell?: boolean;
+  /**
+   * Connect through the connection keeper (./persist.ts): reuse the connection a previous run
+   * left open, and leave this one open for the next. Without it, a direct connection.
+   */
+  persist?: PersistClient;
+  /** Called once when an established connection is lost (the keeper drops it then). */
+  onLost?: (reason: string) => void;
+  /** Called when the keeper cannot be used and the transport connects directly instead. */
+  onPersistUnavailable?: (why: string) => void;
 }
 
 export interface ChannelStats {
@@ -80,6 +90,8 @@ export class SshTransport implements Transport {
   readonly spec: ConnectionSpec;
   /** Milliseconds from the start of connect() to an authenticated session (jump hosts included). */
   connectMs?: number;
+  /** Through the connection keeper: true when it reused a connection a previous run left open. */
+  reused?: boolean;
 
   private readonly opts: SshTransportOptions;
   private readonly channels: Semaphore;
@@ -207,6 +219,22 @@ export class SshTransport implements Transport {
   private async doConnect(): Promise<void> {
     const spec = this.spec;
     const t0 = performance.now();
+    if (this.opts.persist) {
+      let attached;
+      try {
+        attached = await this.opts.persist.attach(spec);
+      } catch (e) {
+        if (e instanceof HostError) throw e;
+        this.opts.onPersistUnavailable?.(errMessage(e));
+      }
+      if (attached) {
+        for (const w of attached.status.warnings) this.opts.warn?.(w);
+        this.reused = attached.status.reused;
+        this.adopt(attached.client);
+        this.connectMs = performance.now() - t0;
+        return;
+      }
+    }
     let sock: Duplex | undefined;
     if (spec.proxyJump) {
       const jump = this.opts.jump ?? (this.ownJump = new SshTransport(spec.proxyJump, { ...this.opts, jump: undefined, onChannelCount: undefined }));
@@ -345,6 +373,12 @@ export class SshTransport implements Transport {
         }),
       );
     }
+    this.adopt(client);
+    this.connectMs = performance.now() - t0;
+  }
+
+  /** Make an authenticated client this transport's connection. */
+  private adopt(client: SshClient): void {
     client.on('error', (err: Error) => {
       this.lost(errMessage(err));
     });
@@ -357,7 +391,6 @@ export class SshTransport implements Transport {
       client.end();
       throw new HostError(this.host, 'failed', 'transport closed while connecting');
     }
-    this.connectMs = performance.now() - t0;
   }
 
   private async authMethods(): Promise<{ methods: AnyAuthMethod[]; skipped: string[] }> {
@@ -396,6 +429,7 @@ export class SshTransport implements Transport {
   }
 
   private lost(reason: string): void {
+    if (this.lostReason === undefined && !this.closed) this.opts.onLost?.(reason);
     this.lostReason ??= reason;
     for (const fail of [...this.pending]) fail(this.lostReason);
   }
@@ -407,6 +441,40 @@ export class SshTransport implements Transport {
       throw this.unreachable(`connection to ${this.label} lost: ${this.lostReason ?? 'closed'}`);
     }
     return this.client;
+  }
+
+  /**
+   * Does the server still answer? One SSH keepalive request (answered by sshd itself, no process
+   * on the target): a connection kept between runs is checked before it is handed out again.
+   */
+  async ping(timeoutMs: number): Promise<boolean> {
+    let client: SshClient;
+    try {
+      client = await this.ready();
+    } catch {
+      return false;
+    }
+    const c = client as unknown as { _callbacks?: Array<(failed: boolean) => void>; _protocol?: { ping(): void } };
+    if (!Array.isArray(c._callbacks) || typeof c._protocol?.ping !== 'function') return !this.lostReason;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      // Either reply (OpenSSH answers keepalive@openssh.com with a failure) proves it is alive.
+      c._callbacks!.push(() => {
+        clearTimeout(timer);
+        resolve(!this.lostReason);
+      });
+      try {
+        c._protocol!.ping();
+      } catch {
+        clearTimeout(timer);
+        resolve(false);
+      }
+    });
+  }
+
+  /** The connected ssh2 client itself: the connection keeper relays channels to it. */
+  sshClient(): Promise<SshClient> {
+    return this.ready();
   }
 
   private unreachable(message: string): HostError {
@@ -878,7 +946,7 @@ async function fsyncIfSupported(sftp: SFTPWrapper, handle: Buffer): Promise<void
  * to the protocol directly while the channel is open. A server without signal support ignores it
  * (OpenSSH >= 7.9 kills the command's process group).
  */
-function sendSignal(ch: ClientChannel, name: string): void {
+export function sendSignal(ch: ClientChannel, name: string): void {
   const c = ch as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { signal(id: number, sig: string): void } } };
   try {
     const state = c.outgoing?.state;
