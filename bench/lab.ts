@@ -370,12 +370,14 @@ export interface ProvisionProfile {
  * and time every round trip, and time the process start-up separately: where a no-op run's
  * wall time goes (connection set-up, facts, round trips per task, serial plays).
  */
-export async function profileProvision(o: { inventory?: string; check?: boolean } = {}): Promise<ProvisionProfile> {
+export async function profileProvision(o: { inventory?: string; check?: boolean; persistSeconds?: number } = {}): Promise<ProvisionProfile> {
   const { loadInventory, matchHosts } = await import('../src/inventory/index.js');
   const { loadPlaybook } = await import('../src/runner/playbook.js');
   const { runPlaybook } = await import('../src/runner/run.js');
   const { TransportPool, SshTransport, connectionSpecFor } = await import('../src/transport/index.js');
   const { FactCache } = await import('../src/facts/index.js');
+  const { PersistClient } = await import('../src/transport/persist.js');
+  const persist = o.persistSeconds ? new PersistClient({ persistMs: o.persistSeconds * 1000 }) : undefined;
   const start = await measure(process.execPath, [PROVISION_BIN, '--help'], { cwd: REPO });
   const inv = await loadInventory(o.inventory ?? LAB_INVENTORY);
   const playbook = await loadPlaybook(join(REPO, 'playbooks/site.yaml'));
@@ -395,7 +397,7 @@ export async function profileProvision(o: { inventory?: string; check?: boolean 
   const runStart = performance.now();
   const pool = new TransportPool((h) => connectionSpecFor(h), {
     create: (spec) => {
-      const t = new SshTransport(spec);
+      const t = new SshTransport(spec, { persist });
       const p = hp(spec.host);
       return {
         host: t.host,
