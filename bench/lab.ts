@@ -454,10 +454,10 @@ export async function profileProvision(o: { inventory?: string; check?: boolean;
           await t.close();
         }
       },
-      gatherFacts: async (t, h) => {
+      gatherFacts: async (t, h, sections) => {
         const f0 = performance.now();
         try {
-          return await cache.get(t);
+          return await cache.get(t, sections);
         } finally {
           hp(h.name).factsMs += performance.now() - f0;
         }

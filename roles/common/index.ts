@@ -5,6 +5,7 @@ import { hostsEntries } from '../../src/topology/hosts.js';
 
 export default defineRole({
   name: 'common',
+  facts: ['os', 'packageManager', 'packages'],
   async tasks(r) {
     const byGroup = (r.vars.common_packages ?? {}) as Record<string, string[]>;
     const packages = [...new Set(r.host.groups.flatMap((g) => byGroup[g] ?? []))];

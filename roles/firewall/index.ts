@@ -7,6 +7,7 @@ import { haModel } from '../../src/topology/role-data.js';
 
 export default defineRole({
   name: 'firewall',
+  facts: ['os', 'packageManager', 'packages', 'services', 'firewall', 'interfaces'],
   async tasks(r) {
     const ha = haModel(r);
     const facts = await r.facts();

@@ -15,6 +15,7 @@ const truthy = (v: unknown) => v === true || (typeof v === 'string' && /^(1|true
 
 export default defineRole({
   name: 'keepalived',
+  facts: ['os', 'packageManager', 'packages', 'services', 'virt', 'keepalived'],
   handlers: {
     'reload keepalived': (r) => r.service('reload keepalived', { name: 'keepalived', state: 'reloaded' }),
   },

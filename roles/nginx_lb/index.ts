@@ -7,6 +7,7 @@ import { nginxLbConfData } from '../../src/topology/render.js';
 
 export default defineRole({
   name: 'nginx_lb',
+  facts: ['os', 'packageManager', 'packages', 'services'],
   handlers: {
     'reload nginx': (r) => r.service('reload nginx', { name: 'nginx', state: 'reloaded' }),
   },

@@ -3,6 +3,7 @@ import { defineRole } from '../../src/runner/role.js';
 
 export default defineRole({
   name: 'nginx_web',
+  facts: ['os', 'packageManager', 'packages', 'services'],
   handlers: {
     'reload nginx': (r) => r.service('reload nginx', { name: 'nginx', state: 'reloaded' }),
   },

@@ -5,6 +5,7 @@ import { planSebool, planFileContext } from '../../src/ops/selinux.js';
 
 export default defineRole({
   name: 'selinux',
+  facts: ['os', 'packageManager', 'packages', 'selinux'],
   async tasks(r) {
     const facts = await r.facts();
     const active = facts.selinux === 'enforcing' || facts.selinux === 'permissive';

@@ -4,6 +4,7 @@ import { defineRole } from '../../src/runner/role.js';
 
 export default defineRole({
   name: 'timesync',
+  facts: ['os', 'packageManager', 'packages', 'services', 'clock', 'virt'],
   handlers: {
     'restart chrony': (r) => r.service('restart chrony', { name: 'chrony', state: 'restarted' }),
   },

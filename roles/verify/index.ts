@@ -23,6 +23,7 @@ function verdict(r: CheckResult & { tries: number }): Plan {
 
 export default defineRole({
   name: 'verify',
+  facts: [],
   async tasks(r) {
     const model = haModel(r);
     const host = r.host.name;

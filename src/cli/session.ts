@@ -6,7 +6,7 @@ import type { Facts } from '../facts/types.js';
 import { loadInventory, matchHosts, validateConnectionVars, placeHostError } from '../inventory/index.js';
 import { InputError } from '../errors.js';
 import { TransportPool, SshTransport, connectionSpecFor, sh } from '../transport/index.js';
-import { FactCache } from '../facts/index.js';
+import { FactCache, type SectionName } from '../facts/index.js';
 import { splitList, hostKeyPolicy, type CliValues, type Io } from './main.js';
 import { DEFAULT_PERSIST_SECONDS, PersistClient } from '../transport/persist.js';
 
@@ -29,7 +29,7 @@ export interface Session {
   connect(host: Host): Promise<Transport>;
   /** Open a fresh connection and close it: proves new SSH sessions still get in (after a firewall change). */
   probe(host: Host): Promise<void>;
-  facts(t: Transport, host: Host): Promise<Facts>;
+  facts(t: Transport, host: Host, sections?: readonly SectionName[]): Promise<Facts>;
   close(): Promise<void>;
 }
 
@@ -83,7 +83,7 @@ export async function openSession(inventoryPath: string, values: CliValues, io: 
         await t.close();
       }
     },
-    facts: (t) => cache.get(t),
+    facts: (t, _host, sections) => cache.get(t, sections),
     close: () => pool.closeAll(),
   };
 }

@@ -11,6 +11,44 @@ export { gatherScript, gatherScriptBody, serviceStateScript, marker, MARKERS, SE
 export type { SectionName, GatherOptions } from './gather.js';
 export * from './parsers.js';
 
+/** Which gather section fills each field of Facts (a role declares sections, reads fields). */
+export const FIELD_SECTION: Record<keyof Facts, SectionName | undefined> = {
+  hostname: 'hostname',
+  os: 'os',
+  packageManager: 'packageManager',
+  packages: 'packages',
+  services: 'services',
+  systemd: 'services',
+  selinux: 'selinux',
+  firewall: 'firewall',
+  firewallTools: 'firewall',
+  interfaces: 'interfaces',
+  virtualization: 'virt',
+  container: 'virt',
+  keepalivedVersion: 'keepalived',
+  canSetClock: 'clock',
+  uid: 'uid',
+  missingSections: undefined,
+};
+
+/**
+ * The facts as a role may read them: a field of a section the role did not declare throws,
+ * naming the role and the section to add (reading it would otherwise see an empty default
+ * whenever no other role of the run happened to ask for that section).
+ */
+export function restrictFacts(facts: Facts, allowed: readonly SectionName[], who: string): Facts {
+  if (SECTIONS.every((s) => allowed.includes(s))) return facts;
+  return new Proxy(facts, {
+    get(target, prop, receiver) {
+      const section = typeof prop === 'string' ? FIELD_SECTION[prop as keyof Facts] : undefined;
+      if (section && !allowed.includes(section)) {
+        throw new Error(`${who} reads facts.${String(prop)}, but its facts: [${allowed.map((a) => `'${a}'`).join(', ')}] does not list '${section}'`);
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
+
 export interface FactCacheOptions {
   /** Units whose state every gather reports (the union of the services the roles mention). */
   services?: string[];
@@ -98,32 +136,40 @@ export class FactCache {
 
   /**
    * The facts of the transport's host: gathered on first use (one command), cached for the
-   * run; callers asking at the same time share one gather. Stale sections (invalidate) are
-   * re-gathered first, together, in one command. A failed gather rejects every caller that
-   * shared it; the next call tries again.
+   * run; callers asking at the same time share one gather. `sections` (default: all) are the
+   * ones the caller reads: only those are gathered, and a later call that needs more gathers
+   * just the missing ones. Stale sections (invalidate) among them are re-gathered first,
+   * together, in one command. A failed gather rejects every caller that shared it; the next
+   * call tries again.
    */
-  async get(t: Transport): Promise<Facts> {
+  async get(t: Transport, sections: readonly SectionName[] = SECTIONS): Promise<Facts> {
     const e = this.entry(t.host);
+    if (sections.length === 0) return e.facts ?? emptyFacts();
+    const all = SECTIONS.every((s) => sections.includes(s));
+    const needed = (): SectionName[] => sections.filter((s) => e.stale.has(s));
     for (;;) {
       if (e.pending) {
         try {
           await e.pending;
         } catch (err) {
-          if (e.facts && e.stale.size === 0) return e.facts;
+          if (e.facts && needed().length === 0) return e.facts;
           throw err;
         }
         continue;
       }
-      if (e.facts && e.stale.size === 0) return e.facts;
-      if (!e.facts) {
+      if (e.facts && needed().length === 0) return e.facts;
+      if (!e.facts && all) {
         e.stale.clear();
         await this.enqueue(e, async () => {
           const { stdout, ms } = await runGather(t, { services: this.serviceNames(e), sudo: this.sudo, timeoutMs: this.timeoutMs });
           e.lastGatherMs = ms;
           return parseGatherOutput(stdout);
         });
+      } else if (!e.facts) {
+        // Only what this caller reads; the rest is marked stale (never gathered) by refreshWith.
+        await this.refreshWith(t, [...sections], []);
       } else {
-        await this.refresh(t, ...e.stale);
+        await this.refresh(t, ...needed());
       }
     }
   }

@@ -10,6 +10,7 @@
 //   });
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Facts } from '../facts/types.js';
+import type { SectionName } from '../facts/gather.js';
 import type { Transport } from '../transport/types.js';
 import type { OpContext, Plan, TaskResult } from '../ops/types.js';
 import type { FileSpec, DirectorySpec, BlockSpec, LineSpec } from '../ops/files.js';
@@ -60,6 +61,14 @@ export interface RoleContext {
 
 export interface RoleDefinition {
   name: string;
+  /**
+   * The fact sections this role reads (src/facts/gather.ts SECTIONS), its ops included:
+   * r.package needs 'os', 'packageManager' and 'packages'; r.service needs 'services'; a
+   * template sees the same facts. Only the sections some role of the run declares are
+   * gathered (a role without this list gets all of them). Reading a field of a section not
+   * listed throws, naming the section.
+   */
+  facts?: readonly SectionName[];
   tasks(r: RoleContext): Promise<void>;
   handlers?: Record<string, (r: RoleContext) => Promise<unknown>>;
 }

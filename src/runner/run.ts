@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { renderString } from '../topology/render.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Facts } from '../facts/types.js';
+import { SECTIONS, restrictFacts, type SectionName } from '../facts/index.js';
 import type { Transport } from '../transport/types.js';
 import { HostError } from '../errors.js';
 import type { OpContext, Plan, TaskResult } from '../ops/types.js';
@@ -29,8 +30,8 @@ export interface RunOptions {
   connect: (host: Host) => Promise<Transport>;
   /** Open a fresh connection to a host and close it (proves new SSH sessions get in). */
   probeConnection?: (host: Host) => Promise<void>;
-  /** Gather facts over a connection (one round trip). */
-  gatherFacts: (t: Transport, host: Host) => Promise<Facts>;
+  /** Gather facts over a connection (one round trip): at least these sections (the roles' declared needs). */
+  gatherFacts: (t: Transport, host: Host, sections: readonly SectionName[]) => Promise<Facts>;
   check?: boolean;
   diff?: boolean;
   forks?: number;
@@ -121,13 +122,21 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
   const summary = (h: string): HostSummary =>
     (report.hosts[h] ??= { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, time: 0, status: 'ok' });
   const dead = new Set<string>(); // failed or unreachable: excluded from later plays
-  const facts = new Map<string, Promise<Facts>>();
-  /** A host's facts: gathered once per run (by the prefetch or its first play), then shared. */
-  const factsOf = (t: Transport, host: Host): Promise<Facts> => {
-    let f = facts.get(host.name);
-    if (!f) facts.set(host.name, (f = o.gatherFacts(t, host)));
-    return f;
+  const facts = new Map<string, { sections: Set<SectionName>; facts: Promise<Facts> }>();
+  /**
+   * A host's facts: gathered once per run (by the prefetch or its first play), then shared; a
+   * role that reads a section not gathered yet has just that gathered (gatherFacts merges).
+   */
+  const factsOf = (t: Transport, host: Host, sections: readonly SectionName[]): Promise<Facts> => {
+    const f = facts.get(host.name);
+    if (f && sections.every((s) => f.sections.has(s))) return f.facts;
+    const want = new Set([...(f?.sections ?? []), ...sections]);
+    const p = (f ? f.facts.catch(() => undefined) : Promise.resolve()).then(() => o.gatherFacts(t, host, [...want]));
+    facts.set(host.name, { sections: want, facts: p });
+    return p;
   };
+  /** The sections a role reads (all when it does not say). */
+  const sectionsOf = (def: RoleDefinition): readonly SectionName[] => def.facts ?? SECTIONS;
   const shared = new Map<string, unknown>();
   let fatal = false;
 
@@ -147,9 +156,8 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       emit({ type: 'host-end', host: host.name, status: 'unreachable', message: msg });
       return false;
     }
-    const getFacts = () => factsOf(transport, host);
     try {
-      for (const ref of play.roles) await runRole(play, ref, host, transport, getFacts);
+      for (const ref of play.roles) await runRole(play, ref, host, transport);
       emit({ type: 'host-end', host: host.name, status: 'ok' });
       return true;
     } catch (e) {
@@ -176,8 +184,11 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
     }
   };
 
-  const runRole = async (play: Play, ref: RoleRef, host: Host, transport: Transport, getFacts: () => Promise<Facts>) => {
+  const runRole = async (play: Play, ref: RoleRef, host: Host, transport: Transport) => {
     const { def, defaults } = await loadRole(ref);
+    const need = sectionsOf(def);
+    const rawFacts = () => factsOf(transport, host, need);
+    const getFacts = () => rawFacts().then((f) => restrictFacts(f, need, `role ${ref.name}`));
     const vars = { ...defaults, ...host.vars, ...play.vars, ...ref.vars, ...(o.extraVars ?? {}) };
     const notified = new Set<string>();
     const baseTags = [...play.tags, ...ref.tags, ref.name];
@@ -186,7 +197,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       transport,
       facts: getFacts,
       factsChanged: (update) => {
-        void getFacts().then(update);
+        void rawFacts().then(update);
       },
       check: !!o.check,
       diff: !!o.diff,
@@ -305,7 +316,13 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       if (o.signal?.aborted) return;
       try {
         const t = await o.connect(h);
-        await Promise.allSettled([factsOf(t, h), t.warm?.()]);
+        // The sections every role this host will run reads, in the one gather.
+        const need = new Set<SectionName>();
+        for (const play of o.playbook.plays) {
+          if (!o.selectHosts(play.hosts).some((x) => x.name === h.name)) continue;
+          for (const ref of play.roles) for (const s of sectionsOf((await loadRole(ref)).def)) need.add(s);
+        }
+        await Promise.allSettled([need.size ? factsOf(t, h, [...need]) : undefined, t.warm?.()]);
       } catch {
         // reported by the play that reaches the host
       }

@@ -11,6 +11,9 @@ import { sh } from '../../../../src/transport/quote.js';
 
 export default defineRole({
   name: 'bench_app',
+  // The app.conf template names the host and its OS; nothing else reads facts. (Ansible's twin
+  // gathers its `min` subset for the same template.)
+  facts: ['hostname', 'os'],
   handlers: {
     'reload app': (r) => r.command('reload app', { cmd: sh`date +%s%N >> ${`${root(r.vars)}/run/reloads`}` }),
   },
