@@ -23,7 +23,8 @@ const PROVISION_BIN = join(REPO, 'bin/provision.js');
 export const TWIN_DIR = join(REPO, 'bench/ansible');
 
 export type LabTool = 'provision' | 'ansible';
-export type RunKind = 'converge' | 'noop' | 'check' | 'check-diff';
+/** noop-fresh: a no-op with `--persist 0` (every connection made anew); noop-warmup: untimed, it leaves the connections for the timed no-op. */
+export type RunKind = 'converge' | 'noop' | 'noop-fresh' | 'noop-warmup' | 'check' | 'check-diff';
 
 export interface HostOutcome {
   changed: number;
@@ -46,8 +47,11 @@ export interface LabToolResult {
   tool: LabTool;
   converge?: Stats;
   convergeChanged?: number[];
+  /** No-op right after another run: SSH connections kept between runs (provision's default, Ansible's ControlPersist). */
   noop: Stats;
   noopChanged: number;
+  /** provision only: no-op with every connection made anew (`--persist 0`). */
+  noopFresh?: Stats;
   check: Stats;
   checkChanged: number;
   /** Largest peak RSS seen over the no-op runs (KiB). */
@@ -62,7 +66,7 @@ export interface LabBenchResult {
   ansible?: LabToolResult;
   ansibleSkipped?: string;
   /** provision median / Ansible median per kind. */
-  ratio: { converge?: number; noop?: number; check?: number };
+  ratio: { converge?: number; noop?: number; noopFresh?: number; check?: number };
   /** Changed count the other tool finds right after one tool converged (0 = same work). */
   twin: { ansibleCheckDiffAfterProvision?: number; ansibleCheckDiffHosts?: Record<string, HostOutcome>; provisionCheckAfterAnsible?: number; provisionCheckAfterAnsibleHosts?: Record<string, HostOutcome> };
   /** `lab down` + `lab up` per cold run (ms). */
@@ -142,6 +146,7 @@ export async function runProvision(kind: RunKind, o: { inventory?: string; extra
     const args = [PROVISION_BIN, o.inventory ?? LAB_INVENTORY, ...(o.verify ? [] : ['--skip-tags', 'verify']), '--json', json, ...(o.extraArgs ?? [])];
     if (kind === 'check' || kind === 'check-diff') args.push('--check');
     if (kind === 'check-diff') args.push('--diff');
+    if (kind === 'noop-fresh') args.push('--persist', '0');
     const m = await measure(process.execPath, args, { cwd: REPO, env: { ...process.env, CI: '1' }, timeoutMs: 30 * 60_000, signal: o.signal });
     if (!existsSync(json)) throw new Error(`provision (${kind}) wrote no report (exit ${m.code ?? m.signal}):\n${tailOf(m.stderr || m.stdout)}`);
     const report = JSON.parse(readFileSync(json, 'utf8')) as { hosts: Record<string, { changed: number; status: string; message?: string }> };
@@ -266,20 +271,32 @@ export async function runLabBench(o: LabBenchOptions): Promise<LabBenchResult> {
     twin.ansibleCheckDiffHosts = c.hosts;
   }
 
-  // 3. No-op and --check runs, the tools alternating.
+  // 3. No-op and --check runs. Each tool's runs come back to back, as an operator re-runs:
+  // both keep their SSH connections between runs (provision's keeper, Ansible's
+  // ControlPersist=60s), and the timed provision runs follow an untimed one so that they
+  // find them. provision's no-op is also timed with every connection made anew (--persist 0).
   const noop: Record<LabTool, LabRun[]> = { provision: [], ansible: [] };
+  const noopFresh: LabRun[] = [];
   const check: Record<LabTool, LabRun[]> = { provision: [], ansible: [] };
-  log(`lab bench: ${o.runs} no-op run(s) per tool`);
-  for (let i = 0; i < o.runs; i++) for (const tool of tools) noop[tool].push(record(await run(tool, 'noop')));
-  log(`lab bench: ${o.runs} --check run(s) per tool`);
-  for (let i = 0; i < o.runs; i++) for (const tool of tools) check[tool].push(record(await run(tool, 'check')));
+  log(`lab bench: ${o.runs} round(s) of no-op and --check runs per tool`);
+  for (let i = 0; i < o.runs; i++) {
+    for (const tool of tools) {
+      if (tool === 'provision') {
+        noopFresh.push(record(await run(tool, 'noop-fresh')));
+        record(await run(tool, 'noop-warmup'));
+      }
+      noop[tool].push(record(await run(tool, 'noop')));
+      check[tool].push(record(await run(tool, 'check')));
+    }
+  }
 
   const result = (tool: LabTool): LabToolResult => ({
     tool,
     converge: converge[tool].length ? stats(converge[tool]) : undefined,
     convergeChanged: convergeChanged[tool].length ? convergeChanged[tool] : undefined,
     noop: stats(noop[tool].map((r) => r.ms)),
-    noopChanged: noop[tool].reduce((a, r) => a + r.changed, 0),
+    noopChanged: [...noop[tool], ...(tool === 'provision' ? noopFresh : [])].reduce((a, r) => a + r.changed, 0),
+    noopFresh: tool === 'provision' && noopFresh.length ? stats(noopFresh.map((r) => r.ms)) : undefined,
     check: stats(check[tool].map((r) => r.ms)),
     checkChanged: check[tool].reduce((a, r) => a + r.changed, 0),
     maxRssKb: Math.max(0, ...noop[tool].map((r) => r.maxRssKb ?? 0)) || undefined,
@@ -290,6 +307,7 @@ export async function runLabBench(o: LabBenchOptions): Promise<LabBenchResult> {
   if (a) {
     if (p.converge && a.converge) ratio.converge = p.converge.median / a.converge.median;
     ratio.noop = p.noop.median / a.noop.median;
+    if (p.noopFresh) ratio.noopFresh = p.noopFresh.median / a.noop.median;
     ratio.check = p.check.median / a.check.median;
   }
   return {
@@ -311,18 +329,19 @@ const fmtStats = (s?: Stats): string[] => (s ? [secs(s.median), secs(s.min), sec
 
 export function labTable(r: LabBenchResult): string {
   const rows = [['run', 'tool', 'median', 'min', 'max', 'runs', 'changed', 'provision/Ansible']];
-  const kinds: Array<['converge' | 'noop' | 'check', string]> = [
+  const kinds: Array<['converge' | 'noop' | 'noopFresh' | 'check', string]> = [
     ['converge', r.coldRuns ? 'cold converge' : 'converge (warm lab)'],
-    ['noop', 'no-op re-run'],
+    ['noop', 'no-op re-run (connections kept)'],
+    ['noopFresh', 'no-op, new connections (--persist 0)'],
     ['check', '--check'],
   ];
   for (const [k, label] of kinds) {
     for (const t of [r.provision, r.ansible]) {
       if (!t) continue;
-      const s = k === 'converge' ? t.converge : k === 'noop' ? t.noop : t.check;
+      const s = k === 'converge' ? t.converge : k === 'noop' ? t.noop : k === 'noopFresh' ? t.noopFresh : t.check;
       if (!s) continue;
-      const changed = k === 'converge' ? (t.convergeChanged ?? []).join('/') : String(k === 'noop' ? t.noopChanged : t.checkChanged);
-      const ratio = t.tool === 'ansible' && r.ratio[k] !== undefined ? `${r.ratio[k]!.toFixed(3)} (${(1 / r.ratio[k]!).toFixed(1)}x)` : '';
+      const changed = k === 'converge' ? (t.convergeChanged ?? []).join('/') : String(k === 'noop' || k === 'noopFresh' ? t.noopChanged : t.checkChanged);
+      const ratio = r.ratio[k] !== undefined && (k === 'noopFresh' ? t.tool === 'provision' : t.tool === 'ansible') ? `${r.ratio[k]!.toFixed(3)} (${(1 / r.ratio[k]!).toFixed(1)}x)` : '';
       rows.push([label, t.tool, ...fmtStats(s), changed || '-', ratio]);
     }
   }

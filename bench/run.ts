@@ -48,12 +48,27 @@ export function judgeGoals(r: Pick<BenchResults, 'lab' | 'scale' | 'failover'>):
   const goals: Goal[] = [];
   const lab = r.lab;
   const noop = lab?.provision.noop.median;
-  goals.push({ goal: 'lab no-op re-run (6 hosts) under 1 s', value: noop === undefined ? '-' : secs(noop), met: noop === undefined ? null : noop < 1000 });
+  const fresh = lab?.provision.noopFresh?.median;
+  goals.push({
+    goal: 'lab no-op re-run (6 hosts) under 1 s',
+    value: noop === undefined ? '-' : `${secs(noop)}${fresh === undefined ? '' : ` (new connections: ${secs(fresh)})`}`,
+    met: noop === undefined ? null : noop < 1000,
+  });
   const ratio = lab?.ratio.noop;
   goals.push({ goal: 'lab no-op at least 10x faster than Ansible', value: ratio === undefined ? '-' : `${(1 / ratio).toFixed(1)}x`, met: ratio === undefined ? null : ratio <= 0.1 });
   const s100 = r.scale?.find((s) => s.n === 100)?.provision;
-  goals.push({ goal: '100 targets no-op under 5 s', value: s100 ? secs(s100.noop.median) : '-', met: s100 ? s100.noop.median < 5000 : null });
-  goals.push({ goal: '100 targets: controller memory under 200 MB', value: s100?.maxRssKb ? mib(s100.maxRssKb) : '-', met: s100?.maxRssKb ? s100.maxRssKb < 200 * 1024 : null });
+  goals.push({
+    goal: '100 targets no-op under 5 s',
+    value: s100 ? `${secs(s100.noop.median)}${s100.noopFresh ? ` (new connections: ${secs(s100.noopFresh.median)})` : ''}` : '-',
+    met: s100 ? s100.noop.median < 5000 : null,
+  });
+  // The controller's memory: the CLI and the keeper that holds its connections, together.
+  const mem = s100?.maxRssKb ? s100.maxRssKb + (s100.keeperPeakRssKb ?? 0) : undefined;
+  goals.push({
+    goal: '100 targets: controller memory under 200 MB',
+    value: mem ? `${mib(mem)}${s100?.keeperPeakRssKb ? ` (CLI ${mib(s100.maxRssKb)} + keeper ${mib(s100.keeperPeakRssKb)})` : ''}` : '-',
+    met: mem ? mem < 200 * 1024 : null,
+  });
   const gap = (profile: ProfileName, mode: FailoverMode) => {
     const s = r.failover?.profiles.find((p) => p.profile === profile)?.modes[mode]?.summary;
     return s && s.failoverMs.length ? Math.max(...s.failoverMs) : undefined;

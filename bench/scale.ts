@@ -30,8 +30,12 @@ export interface ToolResult {
   forks?: number;
   /** The first run on cold targets. */
   converge: { ms: number; changed: number };
-  /** No-op runs (ms). */
+  /** No-op runs (ms), each right after another run: provision's connections kept (its default), Ansible's ControlPersist. */
   noop: Stats;
+  /** provision: no-op runs with every connection made anew (`--persist 0`). */
+  noopFresh?: Stats;
+  /** provision: peak RSS of the connection keeper that held the N connections (KiB). */
+  keeperPeakRssKb?: number;
   /** Hosts x tasks reported changed, summed over the no-op runs (0 when idempotent). */
   noopChanged: number;
   /** Largest single-process peak RSS over the no-op runs (KiB; GNU time %M). */
@@ -79,13 +83,15 @@ interface RunOutcome {
   failedHosts: string[];
 }
 
-async function runProvision(inventory: string, farmDir: string, forks: number | undefined, o: { sample?: boolean; signal?: AbortSignal }): Promise<RunOutcome> {
+async function runProvision(inventory: string, farmDir: string, forks: number | undefined, o: { sample?: boolean; signal?: AbortSignal; fresh?: boolean }): Promise<RunOutcome> {
   const json = join(farmDir, 'provision-report.json');
   const args = [PROVISION_BIN, inventory, PLAYBOOK, '--json', json];
   if (forks !== undefined) args.push('--forks', String(forks));
+  if (o.fresh) args.push('--persist', '0');
   const m = await measure(process.execPath, args, {
     cwd: REPO,
-    env: { ...process.env, CI: '1' },
+    // The bench's own connection keeper (its memory is measured, and it is stopped after each N).
+    env: { ...process.env, CI: '1', PROVISION_PERSIST_DIR: keeperDir(farmDir) },
     sampleTreeMs: o.sample ? 100 : undefined,
     timeoutMs: 15 * 60_000,
     signal: o.signal,
@@ -95,6 +101,24 @@ async function runProvision(inventory: string, farmDir: string, forks: number | 
   const hosts = Object.entries(report.hosts);
   const failedHosts = hosts.filter(([, h]) => h.status !== 'ok').map(([name, h]) => `${name}: ${h.status}${h.message ? ` (${h.message})` : ''}`);
   return { m, changed: hosts.reduce((a, [, h]) => a + h.changed, 0), failedHosts };
+}
+
+const keeperDir = (farmDir: string): string => join(farmDir, 'keeper');
+
+/** The bench keeper's peak RSS (KiB), then stop it by its pid: the next N starts a new one. */
+function stopKeeper(farmDir: string): number | undefined {
+  const pidFile = join(keeperDir(farmDir), 'keeper.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  let hwm: number | undefined;
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    hwm = m ? Number(m[1]) : undefined;
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  return hwm;
 }
 
 /** PLAY RECAP lines: `t001 : ok=9 changed=0 unreachable=0 failed=0 ...` */
@@ -132,7 +156,7 @@ async function benchTool(
   tool: Tool,
   n: number,
   run: (sample: boolean) => Promise<RunOutcome>,
-  o: { runs: number; memoryRun: boolean; forks?: number; log: (l: string) => void },
+  o: { runs: number; memoryRun: boolean; forks?: number; log: (l: string) => void; runFresh?: () => Promise<RunOutcome> },
 ): Promise<ToolResult> {
   const check = (r: RunOutcome, what: string): void => {
     if (r.m.code !== 0 || r.failedHosts.length) {
@@ -154,6 +178,17 @@ async function benchTool(
     o.log(`  ${tool}: no-op ${secs(r.m.ms)}, changed=${r.changed}, max RSS ${mib(r.m.maxRssKb)}`);
   }
   const res: ToolResult = { tool, forks: o.forks, converge: { ms: conv.m.ms, changed: conv.changed }, noop: stats(times), noopChanged: changed, maxRssKb: maxRss };
+  if (o.runFresh) {
+    const fresh: number[] = [];
+    for (let i = 0; i < o.runs; i++) {
+      const r = await o.runFresh();
+      check(r, 'no-op run (new connections)');
+      fresh.push(r.m.ms);
+      res.noopChanged += r.changed;
+      o.log(`  ${tool}: no-op with new connections ${secs(r.m.ms)}, changed=${r.changed}`);
+    }
+    res.noopFresh = stats(fresh);
+  }
   if (o.memoryRun) {
     const r = await run(true);
     check(r, 'no-op run (memory)');
@@ -215,7 +250,10 @@ export async function runScaleBench(o: ScaleOptions): Promise<ScaleResult[]> {
             memoryRun,
             forks: o.provisionForks,
             log,
+            runFresh: () => runProvision(inventory, join(BENCH_DIR, 'farm'), o.provisionForks, { signal: ac.signal, fresh: true }),
           });
+          result.provision.keeperPeakRssKb = stopKeeper(join(BENCH_DIR, 'farm'));
+          log(`  provision: connection keeper peak RSS ${mib(result.provision.keeperPeakRssKb)}`);
         }
         if (!tools.includes('ansible')) result.ansibleSkipped = 'left out (--no-ansible)';
         else if (!ansibleOk) result.ansibleSkipped = 'ansible-playbook not installed';
@@ -229,6 +267,7 @@ export async function runScaleBench(o: ScaleOptions): Promise<ScaleResult[]> {
         }
         results.push(result);
       } finally {
+        stopKeeper(join(BENCH_DIR, 'farm'));
         await farm?.stop();
       }
     }
@@ -240,7 +279,7 @@ export async function runScaleBench(o: ScaleOptions): Promise<ScaleResult[]> {
 }
 
 export function scaleTable(results: ScaleResult[]): string {
-  const rows = [['N', 'tool', 'forks', 'converge', 'no-op median', 'min', 'max', 'max RSS', 'tree PSS', 'no-op changed']];
+  const rows = [['N', 'tool', 'forks', 'converge', 'no-op median', 'min', 'max', 'new connections', 'max RSS', 'keeper RSS', 'tree PSS', 'no-op changed']];
   for (const r of results) {
     for (const t of [r.provision, r.ansible]) {
       if (!t) continue;
@@ -252,7 +291,9 @@ export function scaleTable(results: ScaleResult[]): string {
         secs(t.noop.median),
         secs(t.noop.min),
         secs(t.noop.max),
+        t.noopFresh ? secs(t.noopFresh.median) : '-',
         mib(t.maxRssKb),
+        t.keeperPeakRssKb ? mib(t.keeperPeakRssKb) : '-',
         mib(t.treePeakPssKb),
         String(t.noopChanged),
       ]);

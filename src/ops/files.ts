@@ -38,7 +38,9 @@ const STALE_MARK = '@@stale@@';
 export function parseStat(stdout: string): RemoteStat {
   const line = stdout.split('\n').find((l) => l.startsWith(STAT_MARK));
   if (!line) return { exists: false, stale: [] };
-  const [, mode, owner, group, type, sha] = line.split('\t');
+  const [, mode, owner, group, type, shaField] = line.split('\t');
+  // sha256sum prints "<hash>  -": the hash is the first word (no `cut`: one process less per check).
+  const sha = (shaField ?? '').trim().split(/\s+/)[0];
   const stale = stdout.split('\n').filter((l) => l.startsWith(STALE_MARK)).map((l) => l.slice(STALE_MARK.length + 1));
   if (mode === 'absent') return { exists: false, stale };
   return { exists: true, mode: parseInt(mode, 8), owner, group, type, sha256: sha || undefined, stale };
@@ -49,7 +51,7 @@ export async function remoteStat(ctx: OpContext, p: string): Promise<RemoteStat>
   const dir = path.posix.dirname(p);
   const base = path.posix.basename(p);
   const r = await ctx.transport.exec(
-    sh`for f in ${dir}/.${base}.provision-tmp-*; do [ -e "$f" ] && printf '%s\t%s\n' ${STALE_MARK} "$f"; done; if [ -e ${p} ]; then printf '%s\t' ${STAT_MARK}; stat --printf '%a\t%U\t%G\t%F\t' -- ${p}; if [ -f ${p} ]; then sha256sum < ${p} | cut -d' ' -f1; else echo; fi; else printf '%s\tabsent\n' ${STAT_MARK}; fi`,
+    sh`for f in ${dir}/.${base}.provision-tmp-*; do [ -e "$f" ] && printf '%s\t%s\n' ${STALE_MARK} "$f"; done; if [ -e ${p} ]; then printf '%s\t' ${STAT_MARK}; stat --printf '%a\t%U\t%G\t%F\t' -- ${p}; if [ -f ${p} ]; then sha256sum < ${p}; else echo; fi; else printf '%s\tabsent\n' ${STAT_MARK}; fi`,
   );
   if (r.code !== 0) throw new OpError(`cannot read ${p}: ${r.stderr.trim()}`);
   return parseStat(r.stdout);

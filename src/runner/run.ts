@@ -123,20 +123,38 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
     (report.hosts[h] ??= { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, time: 0, status: 'ok' });
   const dead = new Set<string>(); // failed or unreachable: excluded from later plays
   const facts = new Map<string, { sections: Set<SectionName>; facts: Promise<Facts> }>();
+  /** The sections a role reads (all when it does not say). */
+  const sectionsOf = (def: RoleDefinition): readonly SectionName[] => def.facts ?? SECTIONS;
+  // Per host, the sections every role it will run reads: the first gather asks for all of them,
+  // whichever role (or the prefetch) asks first. A role that fails to load counts as "all";
+  // its play reports the error.
+  const planned = new Map<string, Set<SectionName>>();
+  for (const play of o.playbook.plays) {
+    const hosts = o.selectHosts(play.hosts).filter((h) => !o.limit || o.limit.has(h.name));
+    if (!hosts.length) continue;
+    const need = new Set<SectionName>();
+    for (const ref of play.roles) {
+      const def = await loadRole(ref).then((r) => r.def, () => undefined);
+      for (const s of def ? sectionsOf(def) : SECTIONS) need.add(s);
+    }
+    for (const h of hosts) {
+      const set = planned.get(h.name) ?? new Set<SectionName>();
+      for (const s of need) set.add(s);
+      planned.set(h.name, set);
+    }
+  }
   /**
-   * A host's facts: gathered once per run (by the prefetch or its first play), then shared; a
-   * role that reads a section not gathered yet has just that gathered (gatherFacts merges).
+   * A host's facts: gathered once per run (by the prefetch or its first role: every section
+   * its roles read), then shared; a section nobody planned for is gathered when first read.
    */
   const factsOf = (t: Transport, host: Host, sections: readonly SectionName[]): Promise<Facts> => {
     const f = facts.get(host.name);
     if (f && sections.every((s) => f.sections.has(s))) return f.facts;
-    const want = new Set([...(f?.sections ?? []), ...sections]);
+    const want = new Set([...(f?.sections ?? planned.get(host.name) ?? []), ...sections]);
     const p = (f ? f.facts.catch(() => undefined) : Promise.resolve()).then(() => o.gatherFacts(t, host, [...want]));
     facts.set(host.name, { sections: want, facts: p });
     return p;
   };
-  /** The sections a role reads (all when it does not say). */
-  const sectionsOf = (def: RoleDefinition): readonly SectionName[] => def.facts ?? SECTIONS;
   const shared = new Map<string, unknown>();
   let fatal = false;
 
@@ -316,12 +334,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       if (o.signal?.aborted) return;
       try {
         const t = await o.connect(h);
-        // The sections every role this host will run reads, in the one gather.
-        const need = new Set<SectionName>();
-        for (const play of o.playbook.plays) {
-          if (!o.selectHosts(play.hosts).some((x) => x.name === h.name)) continue;
-          for (const ref of play.roles) for (const s of sectionsOf((await loadRole(ref)).def)) need.add(s);
-        }
+        const need = planned.get(h.name) ?? new Set<SectionName>();
         await Promise.allSettled([need.size ? factsOf(t, h, [...need]) : undefined, t.warm?.()]);
       } catch {
         // reported by the play that reaches the host

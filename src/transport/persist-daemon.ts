@@ -8,7 +8,8 @@
 // are relayed one to one: exec requests and subsystems (SFTP) are opened on the real
 // connection with the same command, data flows both ways with stderr and EOF, signals are
 // forwarded, and the real channel's exit status or signal is sent back before the close.
-import { lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ServerChannel } from 'ssh2';
 import { HostError } from '../errors.js';
@@ -158,14 +159,21 @@ export async function runKeeper(dir: string): Promise<number> {
     });
   });
   const ino = lstatSync(file).ino;
+  // For whoever wants to stop it (by pid) or read its memory: `kill $(cat keeper.pid)`.
+  const pidFile = path.join(dir, 'keeper.pid');
+  writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
   log(`listening on ${file}`);
 
+  let stopping = false;
   function shutdown(why: string): void {
+    if (stopping) return;
+    stopping = true;
     log(`exiting: ${why}`);
     for (const up of [...upstreams.values()]) drop(up, why);
     server.close();
     try {
       if (lstatSync(file).ino === ino) unlinkSync(file);
+      if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) unlinkSync(pidFile);
     } catch {
       // already gone
     }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FactCache, factsSummary, splitSections } from '../../src/facts/index.js';
+import { FactCache, SECTIONS, emptyFacts, factsSummary, restrictFacts, splitSections } from '../../src/facts/index.js';
 import { HostError } from '../../src/errors.js';
 import type { Shell } from '../../src/transport/quote.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
@@ -279,4 +279,43 @@ test('a unit called "constructor" is not mistaken for a cached one', async () =>
   assert.equal(st.load, 'not-found');
   assert.equal(t.commands.length, 2);
   cache.recordPackages('h1', { __proto__: '1.0' } as Record<string, string>);
+});
+
+test('only the sections asked for are gathered; a later call gathers just the missing ones', async () => {
+  const t = new FakeHost();
+  const cache = new FactCache({ services: ['nginx'] });
+  const a = await cache.get(t, ['os', 'hostname']);
+  assert.deepEqual(t.asked(0).sort(), ['hostname', 'os']);
+  assert.equal(a.os.id, 'debian');
+  assert.equal(await cache.get(t, ['os']), a, 'covered: no round trip');
+  assert.equal(t.commands.length, 1);
+  const b = await cache.get(t, ['os', 'packages', 'services']);
+  assert.equal(t.commands.length, 2);
+  assert.deepEqual(t.asked(1).sort(), ['init', 'packages-dpkg', 'packages-rpm', 'services'], 'only the missing sections');
+  assert.equal(b.os.id, 'debian');
+  assert.ok(Object.keys(b.packages).length > 100);
+  assert.deepEqual(b.services.nginx, { active: 'active', enabled: 'enabled', load: 'loaded' });
+  await cache.get(t);
+  assert.equal(t.commands.length, 3, 'everything else, once');
+  assert.ok(!t.asked(2).includes('os') && t.asked(2).includes('firewall'));
+  assert.deepEqual(await cache.get(t, []), await cache.get(t), 'no sections: the cache as it is');
+  assert.equal(t.commands.length, 3);
+});
+
+test('no sections: no gather at all', async () => {
+  const t = new FakeHost();
+  const f = await new FactCache().get(t, []);
+  assert.equal(t.commands.length, 0);
+  assert.equal(f.os.family, 'unknown');
+});
+
+test('restrictFacts: a role reads the sections it declares; any other field throws, naming the section', () => {
+  const facts = { ...emptyFacts(), hostname: 'h1', packages: { nginx: '1.22' } };
+  const r = restrictFacts(facts, ['hostname', 'os'], 'role demo');
+  assert.equal(r.hostname, 'h1');
+  assert.equal(r.os.family, 'unknown');
+  assert.throws(() => r.packages, /role demo reads facts\.packages, but its facts: \['hostname', 'os'\] does not list 'packages'/);
+  assert.throws(() => r.canSetClock, /does not list 'clock'/);
+  assert.throws(() => r.container, /does not list 'virt'/);
+  assert.equal(restrictFacts(facts, SECTIONS, 'role all'), facts, 'all sections: the facts themselves');
 });
