@@ -111,6 +111,25 @@ describe('connection keeper', { skip }, () => {
     });
   });
 
+  it('the idle root shell is parked in the keeper: the next run\'s root commands run in it, without a new sudo', async () => {
+    const persist = new PersistClient({ persistMs: 5000, dir: keeperDir() });
+    const spec = d.spec({ user: TEST_USER, become: true });
+    // $PPID of a root command is the persistent shell's `sh -s` (each command runs in `sh -c`).
+    const shellOf = (t: SshTransport) => t.exec(sh`echo $PPID; id -u`).then((r) => r.stdout.trim());
+    const a = await withTransport(spec, persist, shellOf);
+    const b = await withTransport(spec, persist, shellOf);
+    assert.match(a, /^\d+\n0$/);
+    assert.equal(b, a, 'the same root shell');
+    // A run through its own connection (no keeper) is not handed that shell.
+    const direct = new SshTransport(spec);
+    try {
+      await direct.connect();
+      assert.notEqual(await shellOf(direct), a);
+    } finally {
+      await direct.close();
+    }
+  });
+
   it('a changed known_hosts file or user means a new connection, never the old one', async () => {
     const persist = new PersistClient({ persistMs: 5000, dir: keeperDir() });
     const spec = d.spec({ user: TEST_USER });

@@ -13,7 +13,8 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ServerChannel } from 'ssh2';
 import { HostError } from '../errors.js';
-import { PERSIST_PROTOCOL, STATUS_COMMAND, ensurePrivateDir, socketPath, type AttachRequest, type AttachStatus } from './persist.js';
+import { sh } from './quote.js';
+import { PARK_MAGIC, PERSIST_PROTOCOL, STATUS_COMMAND, ensurePrivateDir, socketPath, type AttachRequest, type AttachStatus } from './persist.js';
 import { SshTransport, sendSignal } from './ssh.js';
 
 const { Server, utils } = ssh2;
@@ -22,6 +23,8 @@ type SshClient = Awaited<ReturnType<SshTransport['sshClient']>>;
 
 /** Attempts to open a channel the real server refuses (sshd's session slots free up late). */
 const OPEN_ATTEMPTS = 30;
+/** Parked shells kept per connection and command. */
+const MAX_PARKED = 2;
 /** With nothing held and nobody attached, the keeper exits after this long. */
 const EMPTY_EXIT_MS = 2_000;
 
@@ -37,6 +40,10 @@ interface Upstream {
   /** Set once the real connection is lost or closed: never handed out again. */
   dead?: string;
   attaches: number;
+  /** Idle root shells the last run parked, by command (PARK_MAGIC). */
+  parked: Map<string, ClientChannel[]>;
+  /** The login user's uid, asked once after connecting. */
+  uid?: number;
 }
 
 function log(message: string): void {
@@ -83,6 +90,7 @@ export async function runKeeper(dir: string): Promise<number> {
       persistMs: req.persistMs,
       warnings: [],
       attaches: 0,
+      parked: new Map(),
     };
     up.transport = new SshTransport(req.spec, {
       warn: (m) => up.warnings.push(m),
@@ -90,7 +98,12 @@ export async function runKeeper(dir: string): Promise<number> {
       onLost: (reason) => drop(up, `lost: ${reason}`),
     });
     up.ready = up.transport.connect().then(
-      () => log(`${up.transport.label}: connected in ${Math.round(up.transport.connectMs ?? 0)} ms`),
+      async () => {
+        log(`${up.transport.label}: connected in ${Math.round(up.transport.connectMs ?? 0)} ms`);
+        // Every run asks whether it logged in as root (sudo or not): asked once here instead.
+        const r = await up.transport.exec(sh`id -u`, { sudo: false }).catch(() => undefined);
+        if (r?.code === 0 && /^\d+$/.test(r.stdout.trim())) up.uid = Number(r.stdout.trim());
+      },
       (e: unknown) => {
         drop(up, `connect failed: ${e instanceof Error ? e.message : String(e)}`);
         throw e;
@@ -187,11 +200,32 @@ export async function runKeeper(dir: string): Promise<number> {
   return done;
 }
 
+type ExitInfo = [number | null, string?, boolean?, string?];
+/** Exit status per real channel, recorded as soon as it arrives (see open()). */
+const exits = new WeakMap<ClientChannel, ExitInfo>();
+const closedChannels = new WeakSet<ClientChannel>();
+
+/** A parked root shell of this command, if one is alive (see PARK_MAGIC). */
+function takeParked(up: Upstream, command: string): ClientChannel | undefined {
+  const list = up.parked.get(command) ?? [];
+  for (let ch = list.pop(); ch; ch = list.pop()) if (!closedChannels.has(ch)) return ch;
+  return undefined;
+}
+
+interface Relay {
+  real: ClientChannel;
+  park(): void;
+}
+
 /** Relay one local session channel (exec or subsystem) to the real connection. */
 function relaySession(session: ssh2.Session, up: Upstream): void {
-  let real: ClientChannel | undefined;
+  let relay: Relay | undefined;
   session.on('signal', (_accept, _reject, info) => {
-    if (real) sendSignal(real, info.name);
+    if (relay) sendSignal(relay.real, info.name);
+  });
+  session.on('window-change', (_accept, reject, info) => {
+    if (relay && info.rows === 0 && info.cols === 0 && info.width === PARK_MAGIC && info.height === PARK_MAGIC) relay.park();
+    else reject?.();
   });
   session.on('exec', (accept, reject, info) => {
     if (info.command === STATUS_COMMAND) {
@@ -203,7 +237,7 @@ function relaySession(session: ssh2.Session, up: Upstream): void {
       };
       up.ready.then(
         () => {
-          reply({ ok: true, warnings: up.warnings.splice(0), reused: up.attaches > 1 });
+          reply({ ok: true, warnings: up.warnings.splice(0), reused: up.attaches > 1, uid: up.uid });
         },
         (e: unknown) => {
           const kind = e instanceof HostError && e.kind === 'failed' ? 'failed' : 'unreachable';
@@ -212,11 +246,59 @@ function relaySession(session: ssh2.Session, up: Upstream): void {
       );
       return;
     }
-    void open(up, (client, cb) => client.exec(info.command, cb), accept, reject, (c) => (real = c));
+    const parked = takeParked(up, info.command);
+    if (parked) {
+      const local = accept();
+      if (local) relay = bind(up, info.command, parked, local);
+      return;
+    }
+    void open(up, (client, cb) => client.exec(info.command, cb), accept, reject, (real, local) => (relay = bind(up, info.command, real, local)));
   });
   session.on('subsystem', (accept, reject, info) => {
-    void open(up, (client, cb) => client.subsys(info.name, cb), accept, reject, (c) => (real = c));
+    void open(up, (client, cb) => client.subsys(info.name, cb), accept, reject, (real, local) => (relay = bind(up, undefined, real, local)));
   });
+}
+
+/** Join a local channel and a real one: data both ways, stderr, EOF, exit status, close. */
+function bind(up: Upstream, command: string | undefined, real: ClientChannel, local: ServerChannel): Relay {
+  let parked = false;
+  real.pipe(local, { end: false });
+  real.stderr.pipe(local.stderr, { end: false });
+  local.pipe(real);
+  const onRealClose = (): void => {
+    const exit = exits.get(real);
+    if (exit) {
+      const [code, signal, dump, desc] = exit;
+      if (typeof code === 'number') local.exit(code);
+      else if (signal) local.exit(signal, !!dump, desc ?? '');
+    }
+    local.end();
+  };
+  real.on('close', onRealClose);
+  local.on('close', () => {
+    if (!parked) real.close();
+  });
+  local.on('error', () => undefined);
+  return {
+    real,
+    park(): void {
+      // Only an exec channel (the CLI's idle root shell), only while the connection lives.
+      if (parked || command === undefined || up.dead || closedChannels.has(real)) return;
+      parked = true;
+      real.unpipe(local);
+      real.stderr.unpipe(local.stderr);
+      local.unpipe(real);
+      real.pause();
+      real.stderr.pause();
+      real.off('close', onRealClose);
+      const list = (up.parked.get(command) ?? []).filter((ch) => !closedChannels.has(ch));
+      list.push(real);
+      // Concurrent runs each leave one: a few are kept, the oldest ends.
+      while (list.length > MAX_PARKED) list.shift()!.close();
+      up.parked.set(command, list);
+      local.close();
+    },
+  };
 }
 
 async function open(
@@ -224,7 +306,7 @@ async function open(
   start: (client: SshClient, cb: (err: Error | undefined, ch: ClientChannel) => void) => void,
   accept: () => ServerChannel,
   reject: () => void,
-  opened: (real: ClientChannel) => void,
+  opened: (real: ClientChannel, local: ServerChannel) => void,
 ): Promise<void> {
   let client: SshClient;
   try {
@@ -236,11 +318,14 @@ async function open(
   for (let attempt = 1; ; attempt++) {
     // The exit status is listened for inside the callback: a fast command's exit can arrive
     // in the same read as the open confirmation (see SshTransport.run).
-    let exit: [number | null, string?, boolean?, string?] | undefined;
     const res = await new Promise<{ err?: Error; ch?: ClientChannel }>((resolve) => {
       try {
         start(client, (err, ch) => {
-          if (!err) ch.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => (exit = [code, signal, dump, desc]));
+          if (!err) {
+            ch.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => exits.set(ch, [code, signal, dump, desc]));
+            ch.on('close', () => closedChannels.add(ch));
+            ch.on('error', () => undefined);
+          }
           resolve({ err, ch });
         });
       } catch (e) {
@@ -254,27 +339,12 @@ async function open(
       }
       return reject();
     }
-    const realCh = res.ch;
     const local = accept();
     if (!local) {
-      realCh.close();
+      res.ch.close();
       return;
     }
-    opened(realCh);
-    realCh.pipe(local, { end: false });
-    realCh.stderr.pipe(local.stderr, { end: false });
-    local.pipe(realCh);
-    realCh.on('close', () => {
-      if (exit) {
-        const [code, signal, dump, desc] = exit;
-        if (typeof code === 'number') local.exit(code);
-        else if (signal) local.exit(signal, !!dump, desc ?? '');
-      }
-      local.end();
-    });
-    local.on('close', () => realCh.close());
-    local.on('error', () => undefined);
-    realCh.on('error', () => undefined);
+    opened(res.ch, local);
     return;
   }
 }

@@ -31,11 +31,18 @@ const { Client } = ssh2;
 type SshClient = InstanceType<typeof Client>;
 
 /** Bumped whenever the CLI and the keeper would no longer understand each other. */
-export const PERSIST_PROTOCOL = 1;
+export const PERSIST_PROTOCOL = 2;
 /** Ansible's default ssh_args keep connections for 60 s (ControlPersist=60s): the same here. */
 export const DEFAULT_PERSIST_SECONDS = 60;
 /** The exec request that asks the keeper for the state of the real connection. */
 export const STATUS_COMMAND = '#provision-persist:status';
+/**
+ * "Keep this idle root shell for the next run": a window-change request (meaningless on a
+ * channel without a terminal, and never sent otherwise) with rows = cols = 0 and this value as
+ * width and height in pixels. (A signal request cannot carry a name of our own: ssh2 sends
+ * only the standard signal names.)
+ */
+export const PARK_MAGIC = 0x7061726b;
 /** The hidden CLI command that runs the keeper. */
 export const KEEPER_COMMAND = '__ssh-keeper';
 
@@ -49,7 +56,7 @@ export interface AttachRequest {
 }
 
 /** The keeper's answer to STATUS_COMMAND. */
-export type AttachStatus = { ok: true; warnings: string[]; reused: boolean } | { ok: false; kind: 'unreachable' | 'failed'; message: string };
+export type AttachStatus = { ok: true; warnings: string[]; reused: boolean; /** The login user's uid (`id -u`), asked once per connection. */ uid?: number } | { ok: false; kind: 'unreachable' | 'failed'; message: string };
 
 /** The directory of the keeper's socket: private to this user. */
 export function persistDir(): string {

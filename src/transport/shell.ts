@@ -160,7 +160,20 @@ export class RemoteShell {
     });
   }
 
+  /**
+   * Hand the idle shell back to the connection keeper (./persist.ts) instead of ending it: the
+   * next run's root shell is this one, without a new channel and sudo. `request` sends the
+   * keeper's park request on the channel. Only when idle; afterwards the shell is closed here.
+   */
+  park(request: (ch: ClientChannel) => void): boolean {
+    if (this.current || this.closedReason) return false;
+    this.closedReason = 'the remote shell was parked';
+    request(this.ch);
+    return true;
+  }
+
   close(): void {
+    if (this.closedReason === 'the remote shell was parked') return;
     this.closedReason ??= 'the remote shell was closed';
     try {
       this.ch.end();

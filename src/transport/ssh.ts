@@ -30,7 +30,7 @@ import { Shell, sh } from './quote.js';
 import { Semaphore } from './semaphore.js';
 import { RemoteShell } from './shell.js';
 import type { ConnectionSpec, ExecOptions, ExecResult, PutOptions, Transport } from './types.js';
-import type { PersistClient } from './persist.js';
+import { PARK_MAGIC, type PersistClient } from './persist.js';
 
 const { Client, utils } = ssh2;
 type SshClient = InstanceType<typeof Client>;
@@ -188,6 +188,11 @@ export class SshTransport implements Transport {
   async close(): Promise<void> {
     this.closed = true;
     if (this.connecting) await this.connecting.catch(() => undefined);
+    // Through the keeper, an idle root shell is parked there for the next run (before the end
+    // of this connection, which would end it).
+    if (this.opts.persist && this.client && this.liveShell && !this.lostReason) {
+      this.liveShell.park(sendParkRequest);
+    }
     const client = this.client;
     this.client = undefined;
     if (client) {
@@ -230,6 +235,8 @@ export class SshTransport implements Transport {
       if (attached) {
         for (const w of attached.status.warnings) this.opts.warn?.(w);
         this.reused = attached.status.reused;
+        const uid = attached.status.uid;
+        if (typeof uid === 'number' && this.spec.user !== 'root') this.rootP = Promise.resolve(uid === 0);
         this.adopt(attached.client);
         this.connectMs = performance.now() - t0;
         return;
@@ -954,6 +961,16 @@ export function sendSignal(ch: ClientChannel, name: string): void {
     else ch.signal(name);
   } catch {
     // not supported: closing the channel is all we can do
+  }
+}
+
+/** Ask the connection keeper to keep this channel's idle shell (see PARK_MAGIC). */
+function sendParkRequest(ch: ClientChannel): void {
+  const c = ch as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { windowChange(id: number, rows: number, cols: number, height: number, width: number): void } } };
+  try {
+    if (c.outgoing?.state === 'open' && typeof c.outgoing.id === 'number') c._client?._protocol?.windowChange(c.outgoing.id, 0, 0, PARK_MAGIC, PARK_MAGIC);
+  } catch {
+    // not parked: the shell ends with the connection
   }
 }
 
