@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { EXIT, InputError, HostError } from '../errors.js';
 import { MAIN_HELP, COMMAND_HELP } from './help.js';
 import { redact } from '../report/redact.js';
-import { KEEPER_COMMAND } from '../transport/persist.js';
+import { KEEPER_COMMAND } from '../transport/persist-names.js';
 
 export interface Io {
   out: (s: string) => void;

@@ -43,8 +43,8 @@ export const STATUS_COMMAND = '#provision-persist:status';
  * only the standard signal names.)
  */
 export const PARK_MAGIC = 0x7061726b;
-/** The hidden CLI command that runs the keeper. */
-export const KEEPER_COMMAND = '__ssh-keeper';
+export { KEEPER_COMMAND } from './persist-names.js';
+import { KEEPER_COMMAND } from './persist-names.js';
 
 /** What the CLI sends as the local session's user name. */
 export interface AttachRequest {
