@@ -3,7 +3,7 @@
 // relay, and a changed setting, a dead connection or an unsafe directory never gets reused.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -193,29 +193,44 @@ describe('connection keeper', { skip }, () => {
   });
 
   it('the CLI keeps its connections by default (one login for two runs), not with --persist 0; bad values are refused', async () => {
-    const dir = keeperDir();
-    const inv = join(dirs[dirs.length - 1], 'inventory.yaml');
-    writeFileSync(inv, boxInventory(d));
-    const env = { PROVISION_PERSIST_DIR: dir };
-    const logins = () => (d.log().match(/Accepted publickey/g) ?? []).length;
-    const n0 = logins();
-    for (let i = 0; i < 2; i++) {
-      const r = await cli(['facts', inv], env);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /box/);
+    // An sshd of its own: its log counts this test's logins only.
+    const own = await startSshd({ users: [TEST_USER] });
+    try {
+      const dir = keeperDir();
+      const inv = join(dirs[dirs.length - 1], 'inventory.yaml');
+      writeFileSync(inv, boxInventory(own));
+      const env = { PROVISION_PERSIST_DIR: dir };
+      const logins = () => (own.log().match(/Accepted publickey/g) ?? []).length;
+      const n0 = logins();
+      const stderr: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await cli(['facts', inv], env);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /box/);
+        stderr.push(r.stderr);
+      }
+      const keeperLog = (): string => {
+        try {
+          return readFileSync(join(dir, 'keeper.log'), 'utf8');
+        } catch {
+          return '(no keeper.log)';
+        }
+      };
+      assert.equal(logins() - n0, 1, `the second run reused the first run's connection\nCLI stderr: ${JSON.stringify(stderr)}\nkeeper.log:\n${keeperLog()}`);
+      assert.ok(existsSync(socketPath(dir)));
+      const n1 = logins();
+      for (let i = 0; i < 2; i++) assert.equal((await cli(['facts', inv, '--persist', '0'], env)).code, 0);
+      assert.equal(logins() - n1, 2, '--persist 0: a login per run');
+      const n2 = logins();
+      assert.equal((await cli(['facts', inv], { ...env, PROVISION_SSH_PERSIST: '0' })).code, 0);
+      assert.equal(logins() - n2, 1, 'PROVISION_SSH_PERSIST=0 logs in anew too');
+      const bad = await cli(['facts', inv, '--persist', '1m'], env);
+      assert.equal(bad.code, 3);
+      assert.match(bad.stderr, /--persist 1m: expected whole seconds from 0 \(off\) to 86400/);
+      assert.equal(logins() - n2, 1, 'nothing connected for a bad value');
+    } finally {
+      await own.stop();
     }
-    assert.equal(logins() - n0, 1, 'the second run reused the first run\'s connection');
-    assert.ok(existsSync(socketPath(dir)));
-    const n1 = logins();
-    for (let i = 0; i < 2; i++) assert.equal((await cli(['facts', inv, '--persist', '0'], env)).code, 0);
-    assert.equal(logins() - n1, 2, '--persist 0: a login per run');
-    const n2 = logins();
-    assert.equal((await cli(['facts', inv], { ...env, PROVISION_SSH_PERSIST: '0' })).code, 0);
-    assert.equal(logins() - n2, 1, 'PROVISION_SSH_PERSIST=0 logs in anew too');
-    const bad = await cli(['facts', inv, '--persist', '1m'], env);
-    assert.equal(bad.code, 3);
-    assert.match(bad.stderr, /--persist 1m: expected whole seconds from 0 \(off\) to 86400/);
-    assert.equal(logins() - n2, 1, 'nothing connected for a bad value');
   });
 
   it('a keeper directory others can open is refused: the transport connects directly and says why', async () => {
