@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { startFarm, BENCH_DIR, type Farm } from './lib/farm.js';
-import { measure, stats, secs, mib, table, type Measured, type Stats } from './lib/measure.js';
+import { measure, processCpuMs, stats, secs, mib, table, type Measured, type Stats } from './lib/measure.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PLAYBOOK = join(REPO, 'bench/scale/playbook.yaml');
@@ -34,6 +34,11 @@ export interface ToolResult {
   noop: Stats;
   /** provision: no-op runs with every connection made anew (`--persist 0`). */
   noopFresh?: Stats;
+  /**
+   * Where the no-op's CPU went (medians, ms): the whole machine (the farm's targets run on it
+   * too), the tool's process tree, and provision's keeper; the rest is the targets' sshd and commands.
+   */
+  noopCpu?: { machineMs: number; toolMs: number; keeperMs?: number };
   /** provision: peak RSS of the connection keeper that held the N connections (KiB). */
   keeperPeakRssKb?: number;
   /** Hosts x tasks reported changed, summed over the no-op runs (0 when idempotent). */
@@ -81,6 +86,8 @@ interface RunOutcome {
   m: Measured;
   changed: number;
   failedHosts: string[];
+  /** CPU the connection keeper used during the run (ms; provision). */
+  keeperCpuMs?: number;
 }
 
 async function runProvision(inventory: string, farmDir: string, forks: number | undefined, o: { sample?: boolean; signal?: AbortSignal; fresh?: boolean }): Promise<RunOutcome> {
@@ -88,6 +95,12 @@ async function runProvision(inventory: string, farmDir: string, forks: number | 
   const args = [PROVISION_BIN, inventory, PLAYBOOK, '--json', json];
   if (forks !== undefined) args.push('--forks', String(forks));
   if (o.fresh) args.push('--persist', '0');
+  const keeperPid = (): number | undefined => {
+    const f = join(keeperDir(farmDir), 'keeper.pid');
+    return existsSync(f) ? Number(readFileSync(f, 'utf8').trim()) : undefined;
+  };
+  const pidBefore = keeperPid();
+  const k0 = pidBefore ? (processCpuMs(pidBefore) ?? 0) : 0;
   const m = await measure(process.execPath, args, {
     cwd: REPO,
     // The bench's own connection keeper (its memory is measured, and it is stopped after each N).
@@ -167,17 +180,24 @@ async function benchTool(
   check(conv, 'converge');
   o.log(`  ${tool}: converge ${secs(conv.m.ms)}, changed=${conv.changed}`);
   const times: number[] = [];
+  const cpu: Array<{ machine: number; tool: number; keeper?: number }> = [];
   let changed = 0;
   let maxRss: number | undefined;
   for (let i = 0; i < o.runs; i++) {
     const r = await run(false);
     check(r, 'no-op run');
     times.push(r.m.ms);
+    if (r.m.machineCpuMs !== undefined && r.m.cpuMs !== undefined) cpu.push({ machine: r.m.machineCpuMs, tool: r.m.cpuMs, keeper: r.keeperCpuMs });
     changed += r.changed;
     if (r.m.maxRssKb !== undefined) maxRss = Math.max(maxRss ?? 0, r.m.maxRssKb);
     o.log(`  ${tool}: no-op ${secs(r.m.ms)}, changed=${r.changed}, max RSS ${mib(r.m.maxRssKb)}`);
   }
   const res: ToolResult = { tool, forks: o.forks, converge: { ms: conv.m.ms, changed: conv.changed }, noop: stats(times), noopChanged: changed, maxRssKb: maxRss };
+  if (cpu.length) {
+    const med = (xs: number[]): number => stats(xs).median;
+    const keeper = cpu.every((c) => c.keeper !== undefined) ? med(cpu.map((c) => c.keeper!)) : undefined;
+    res.noopCpu = { machineMs: med(cpu.map((c) => c.machine)), toolMs: med(cpu.map((c) => c.tool)), keeperMs: keeper };
+  }
   if (o.runFresh) {
     const fresh: number[] = [];
     for (let i = 0; i < o.runs; i++) {
@@ -304,6 +324,12 @@ export function scaleTable(results: ScaleResult[]): string {
       const parts: string[] = [];
       if (r.noopRatio !== undefined) parts.push(`N=${r.n}: provision/Ansible no-op = ${r.noopRatio.toFixed(2)} (${(1 / r.noopRatio).toFixed(1)}x faster)`);
       if (r.ansibleSkipped) parts.push(`N=${r.n}: Ansible ${r.ansibleSkipped}`);
+      for (const t of [r.provision, r.ansible]) {
+        const c = t?.noopCpu;
+        if (!t || !c) continue;
+        const rest = c.machineMs - c.toolMs - (c.keeperMs ?? 0);
+        parts.push(`N=${r.n}: ${t.tool} no-op CPU (median): machine ${secs(c.machineMs)} = ${t.tool} ${secs(c.toolMs)}${c.keeperMs !== undefined ? ` + keeper ${secs(c.keeperMs)}` : ''} + targets and the rest ${secs(rest)}`);
+      }
       if (r.twinDiffs?.length) parts.push(`N=${r.n}: the twins rendered different files: ${r.twinDiffs.join(', ')}`);
       return parts.join('\n');
     })

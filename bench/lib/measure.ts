@@ -22,6 +22,10 @@ export interface Measured {
   ms: number;
   /** Peak RSS of the largest single process (KiB), from GNU time; undefined without it. */
   maxRssKb?: number;
+  /** CPU time (user + system, ms) of the command and the children it waited for, from GNU time. */
+  cpuMs?: number;
+  /** CPU time of the whole machine while it ran (ms, /proc/stat; every process, targets included). */
+  machineCpuMs?: number;
   /** Peak summed PSS of the process tree (KiB), when sampled. */
   treePeakPssKb?: number;
   /** Most processes seen in the tree at once, when sampled. */
@@ -45,7 +49,8 @@ export async function measure(cmd: string, args: string[], o: MeasureOptions = {
   const useTime = existsSync(GNU_TIME);
   const dir = mkdtempSync(join(tmpdir(), 'pv-bench-time-'));
   const timeFile = join(dir, 'time');
-  const argv = useTime ? [GNU_TIME, '-q', '-f', '%M', '-o', timeFile, cmd, ...args] : [cmd, ...args];
+  const argv = useTime ? [GNU_TIME, '-q', '-f', '%M %U %S', '-o', timeFile, cmd, ...args] : [cmd, ...args];
+  const cpu0 = machineCpuMs();
   const t0 = performance.now();
   const child = spawn(argv[0], argv.slice(1), { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const out: Buffer[] = [];
@@ -80,15 +85,18 @@ export async function measure(cmd: string, args: string[], o: MeasureOptions = {
     child.on('close', (c, s) => resolve([c, s]));
   });
   const ms = performance.now() - t0;
+  const cpu1 = machineCpuMs();
   if (sampler) clearInterval(sampler);
   if (timer) clearTimeout(timer);
   o.signal?.removeEventListener('abort', killGroup);
   let maxRssKb: number | undefined;
+  let cpuMs: number | undefined;
   if (useTime && existsSync(timeFile)) {
     // GNU time writes "Command exited with non-zero status N" before the format line.
     const last = readFileSync(timeFile, 'utf8').trim().split('\n').pop() ?? '';
-    const n = Number(last.trim());
-    if (Number.isFinite(n) && n > 0) maxRssKb = n;
+    const [rss, user, sys] = last.trim().split(/\s+/).map(Number);
+    if (Number.isFinite(rss) && rss > 0) maxRssKb = rss;
+    if (Number.isFinite(user) && Number.isFinite(sys)) cpuMs = Math.round((user + sys) * 1000);
   }
   rmSync(dir, { recursive: true, force: true });
   // Exit status through GNU time: its own status is the child's.
@@ -97,11 +105,35 @@ export async function measure(cmd: string, args: string[], o: MeasureOptions = {
     signal,
     ms,
     maxRssKb,
+    cpuMs,
+    machineCpuMs: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
     treePeakPssKb: o.sampleTreeMs ? peakPss : undefined,
     treePeakProcs: o.sampleTreeMs ? peakProcs : undefined,
     stdout: Buffer.concat(out).toString('utf8'),
     stderr: Buffer.concat(err).toString('utf8'),
   };
+}
+
+/** CPU time of the whole machine so far (ms): user, nice, system, irq and softirq of /proc/stat. */
+export function machineCpuMs(): number | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const ticks = f[0] + f[1] + f[2] + f[5] + f[6];
+    return Number.isFinite(ticks) ? ticks * 10 : undefined; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (ms) a process has used so far, from /proc/<pid>/stat (utime + stime). */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A process and all its descendants (via /proc/<pid>/task/<tid>/children). */

@@ -225,7 +225,10 @@ export class PersistClient {
       } catch {
         // none
       }
-      const log = openSync(path.join(this.dir, 'keeper.log'), 'a', 0o600);
+      // Appended to across keepers; started anew once it passes 1 MiB.
+      const logFile = path.join(this.dir, 'keeper.log');
+      const big = (statSync(logFile, { throwIfNoEntry: false })?.size ?? 0) > 1024 * 1024;
+      const log = openSync(logFile, big ? 'w' : 'a', 0o600);
       try {
         const [cmd, ...args] = this.keeperCommand;
         const child = spawn(cmd, [...args, this.dir], { detached: true, stdio: ['ignore', log, log] });
