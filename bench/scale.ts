@@ -113,7 +113,11 @@ async function runProvision(inventory: string, farmDir: string, forks: number | 
   const report = JSON.parse(readFileSync(json, 'utf8')) as { hosts: Record<string, { changed: number; status: string; message?: string }> };
   const hosts = Object.entries(report.hosts);
   const failedHosts = hosts.filter(([, h]) => h.status !== 'ok').map(([name, h]) => `${name}: ${h.status}${h.message ? ` (${h.message})` : ''}`);
-  return { m, changed: hosts.reduce((a, [, h]) => a + h.changed, 0), failedHosts };
+  // The keeper's CPU in this run: from its count before (0 when this run started it).
+  const pidAfter = keeperPid();
+  const k1 = pidAfter ? processCpuMs(pidAfter) : undefined;
+  const keeperCpuMs = k1 === undefined ? undefined : k1 - (pidAfter === pidBefore ? k0 : 0);
+  return { m, changed: hosts.reduce((a, [, h]) => a + h.changed, 0), failedHosts, keeperCpuMs };
 }
 
 const keeperDir = (farmDir: string): string => join(farmDir, 'keeper');
