@@ -129,6 +129,8 @@ function stopKeeper(farmDir: string): number | undefined {
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   let hwm: number | undefined;
   try {
+    // Only if that pid is still the keeper (a stale file could name a reused pid).
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('__ssh-keeper')) return undefined;
     const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     hwm = m ? Number(m[1]) : undefined;
     process.kill(pid, 'SIGTERM');

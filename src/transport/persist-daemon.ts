@@ -182,16 +182,25 @@ export async function runKeeper(dir: string): Promise<number> {
     if (stopping) return;
     stopping = true;
     log(`exiting: ${why}`);
+    clearTimeout(emptyTimer);
     for (const up of [...upstreams.values()]) drop(up, why);
+    for (const c of conns) c.end();
+    clearTimeout(emptyTimer); // drop() may have armed it again
     server.close();
+    // Each on its own: closing the server may already have removed the socket.
     try {
       if (lstatSync(file).ino === ino) unlinkSync(file);
+    } catch {
+      // already gone
+    }
+    try {
       if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) unlinkSync(pidFile);
     } catch {
       // already gone
     }
-    // Give the closes a moment to reach the servers, then go.
-    setTimeout(() => finish(0), 200).unref();
+    // Give the closes a moment to reach the servers, then go (a ref'd timer: with nothing
+    // else left the process would otherwise end before runKeeper returns, exit status 13).
+    setTimeout(() => finish(0), 200);
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
