@@ -3,11 +3,12 @@
 // separation needs it, and so do the test users. Listens only on 127.0.0.0/8.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionSpec } from '../../src/transport/types.js';
+import { descendants } from '../../bench/lib/measure.js';
 
 export const SSHD_BIN = '/usr/sbin/sshd';
 
@@ -227,7 +228,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
             // Its per-connection processes too (found before the listener goes and they are
             // reparented): a connection kept open by the CLI's connection keeper would otherwise
             // hold sshd's stderr, and so this stop, until the keeper closes it a minute later.
-            for (const p of descendantsOf(pid)) {
+            for (const p of descendants(pid).filter((x) => x !== pid)) {
               try {
                 process.kill(p, 'SIGTERM');
               } catch {
@@ -249,34 +250,6 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-}
-
-/** The processes below `root` (via /proc/PID/task/TID/children), deepest last. */
-function descendantsOf(root: number): number[] {
-  const out: number[] = [];
-  const stack = [root];
-  while (stack.length) {
-    const p = stack.pop()!;
-    let tasks: string[] = [];
-    try {
-      tasks = readdirSync(`/proc/${p}/task`);
-    } catch {
-      continue;
-    }
-    for (const t of tasks) {
-      let kids = '';
-      try {
-        kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
-      } catch {
-        continue;
-      }
-      for (const k of kids.trim().split(/\s+/).filter(Boolean).map(Number)) {
-        out.push(k);
-        stack.push(k);
-      }
-    }
-  }
-  return out;
 }
 
 function knownUser(name: string): TestUser {
