@@ -180,7 +180,15 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       return true;
     } catch (e) {
       dead.add(host.name);
-      if (e instanceof Interrupted) {
+      // A failure followed at once by the loss of the connection (a host powered off while a
+      // command ran: "Killed", then the connection drops) is the host being unreachable.
+      const lostToo = !(e instanceof Interrupted) && !(e instanceof HostError && e.kind === 'unreachable') && (await transport.lostWithin?.(1500).catch(() => false));
+      if (lostToo) {
+        s.unreachable++;
+        s.status = 'unreachable';
+        s.message = redact(`connection to ${host.name} lost (${s.message ?? (e instanceof Error ? e.message : String(e))})`);
+        emit({ type: 'host-end', host: host.name, status: 'unreachable', message: s.message });
+      } else if (e instanceof Interrupted) {
         s.status = 'interrupted';
         emit({ type: 'host-end', host: host.name, status: 'interrupted' });
       } else if (e instanceof HostError && e.kind === 'unreachable') {

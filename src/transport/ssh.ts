@@ -479,6 +479,23 @@ export class SshTransport implements Transport {
     });
   }
 
+  /** True when the connection is lost now or within `ms` (see Transport.lostWithin). */
+  lostWithin(ms: number): Promise<boolean> {
+    const client = this.client;
+    if (this.lostReason || !client) return Promise.resolve(this.lostReason !== undefined);
+    return new Promise((resolve) => {
+      const onClose = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        client.off('close', onClose);
+        resolve(this.lostReason !== undefined);
+      }, ms);
+      client.once('close', onClose);
+    });
+  }
+
   /** The connected ssh2 client itself: the connection keeper relays channels to it. */
   sshClient(): Promise<SshClient> {
     return this.ready();

@@ -41,6 +41,12 @@ export interface Transport {
    * first one does not pay for it. Never rejects; a failure shows on the command that needs it.
    */
   warm?(): Promise<void>;
+  /**
+   * Optional: does the connection turn out lost within `ms`? Asked after a task failed: a
+   * command killed as its host powers off can report "Killed" just before the connection
+   * drops, and that host is unreachable, not failed.
+   */
+  lostWithin?(ms: number): Promise<boolean>;
 }
 
 /** How to reach a host, resolved from inventory vars and ~/.ssh/config. */
