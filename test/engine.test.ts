@@ -39,6 +39,7 @@ before(async () => {
   if (skip) return;
   sshd = await startSshd({ users: [TEST_USER] });
   dir = await mkdtemp(path.join(tmpdir(), 'provision-engine-'));
+  process.env.PROVISION_CACHE_DIR = path.join(dir, 'cache'); // the read-ahead records of these runs
   root = path.join(dir, 'target');
   inventory = path.join(dir, 'hosts.yaml');
   await writeFile(inventory, boxInventory(sshd, { demo_root: root }));
@@ -47,6 +48,7 @@ before(async () => {
 after(async () => {
   if (skip) return;
   await sshd?.stop();
+  delete process.env.PROVISION_CACHE_DIR;
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -73,6 +75,31 @@ test('first run changes, second run reports changed=0, files written as root thr
   assert.ok(j2.hosts.box.ok >= 6);
   assert.match(second.output, /box\s+: ok=\d+\s+changed=0/);
   assert.equal((await readFile(path.join(root, 'handler-runs'), 'utf8')).trim().split('\n').length, 1, 'no handler on a no-op run');
+});
+
+test('read-ahead: a no-op run answers its reads from one batch; a file edited by hand between runs is still found and repaired', { skip }, async () => {
+  type WithReadAhead = { readAhead?: { served: number; live: number; batches: number }; hosts: Record<string, { changed: number }> };
+  const noop = path.join(dir, 'ra-noop.json');
+  assert.equal((await provision(inventory, PLAYBOOK, '--json', noop)).code, 0);
+  const j = JSON.parse(await readFile(noop, 'utf8')) as WithReadAhead;
+  assert.equal(j.hosts.box.changed, 0);
+  assert.equal(j.readAhead?.batches, 1);
+  assert.equal(j.readAhead?.live, 0, 'every read was recorded by the runs before');
+  assert.ok(j.readAhead!.served >= 6, JSON.stringify(j.readAhead));
+  // A drift made outside provision, after the last run: found, because the batch is taken at the start of the run.
+  await writeFile(path.join(root, 'etc/app.conf'), 'greeting = drifted\n');
+  const fix = path.join(dir, 'ra-fix.json');
+  assert.equal((await provision(inventory, PLAYBOOK, '--json', fix)).code, 0);
+  const f = JSON.parse(await readFile(fix, 'utf8')) as WithReadAhead & { tasks: { task: string; changed: boolean }[] };
+  assert.deepEqual(f.tasks.filter((t) => t.changed).map((t) => t.task), ['templated config', 'touch marker']);
+  assert.equal(await readFile(path.join(root, 'etc/app.conf'), 'utf8'), '# app.conf for box\ngreeting = hello\nlisten = 8080\n');
+  assert.ok(f.readAhead!.live > 0, 'reads after the repair went to the host');
+  // --no-read-ahead: every read is a round trip; same answers.
+  const off = path.join(dir, 'ra-off.json');
+  assert.equal((await provision(inventory, PLAYBOOK, '--no-read-ahead', '--json', off)).code, 0);
+  const o = JSON.parse(await readFile(off, 'utf8')) as WithReadAhead;
+  assert.equal(o.readAhead, undefined);
+  assert.equal(o.hosts.box.changed, 0);
 });
 
 test('--check --diff shows the planned diff and writes nothing', { skip }, async () => {

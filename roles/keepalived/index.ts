@@ -38,7 +38,7 @@ export default defineRole({
       }));
       // The drop-in speaks at nginx's next start; until then the state file must say what is true now.
       await r.task('nginx state file tells the truth now', async (c) => {
-        const now = await c.transport.exec(sh`systemctl is-active --quiet nginx && echo 0 || echo 1; cat ${PATHS.trackFile} 2>/dev/null || echo missing`);
+        const now = await c.read(sh`systemctl is-active --quiet nginx && echo 0 || echo 1; cat ${PATHS.trackFile} 2>/dev/null || echo missing`);
         const [want, have] = now.stdout.trim().split('\n');
         return {
           changed: want !== have,

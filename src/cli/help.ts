@@ -31,6 +31,11 @@ Run options:
                         one (default 60, as Ansible's ControlPersist=60s; 0: log in anew each
                         run; or PROVISION_SSH_PERSIST). A background keeper holds them, in a
                         directory only you can open (/tmp/provision-ssh-UID)
+  --no-read-ahead       ask every task's read-only checks live, one round trip each. By
+                        default the checks a host's tasks ran last time (recorded in
+                        ~/.cache/provision, never their answers) run in one round trip at the
+                        start, and answer the tasks until the run first changes something
+                        (or PROVISION_READ_AHEAD=0)
   -v, --verbose         print every task, not only changes
   -h, --help            this help; 'provision <command> --help' for a command
 

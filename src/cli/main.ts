@@ -30,6 +30,7 @@ const RUN_OPTIONS = {
   json: { type: 'string' },
   'host-key-checking': { type: 'string' },
   persist: { type: 'string' },
+  'no-read-ahead': { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
   list: { type: 'boolean' },
@@ -47,6 +48,7 @@ export type CliValues = {
   json?: string;
   'host-key-checking'?: string;
   persist?: string;
+  'no-read-ahead'?: boolean;
   verbose?: boolean;
   help?: boolean;
   list?: boolean;

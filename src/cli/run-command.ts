@@ -10,6 +10,7 @@ import { parseExtraVars, resolvePlaybook, splitList, type CliValues, type Io } f
 import { InputError } from '../errors.js';
 import { checkTopology, hasErrors } from '../topology/index.js';
 import { formatFinding } from './check-command.js';
+import { ReadAhead, ReadAheadStore } from '../runner/read-ahead.js';
 
 /** The services the shipped roles look at: asked for in the one fact-gathering round trip. */
 const SERVICES = ['nginx', 'keepalived', 'chrony', 'firewalld', 'nftables'];
@@ -35,6 +36,12 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
       return EXIT.CHECK_FAILED;
     }
   }
+  // Read-ahead (src/runner/read-ahead.ts): on unless --no-read-ahead or PROVISION_READ_AHEAD=0.
+  const store = values['no-read-ahead'] || process.env.PROVISION_READ_AHEAD === '0' ? undefined : new ReadAheadStore({ inventory: session.inventory.file, playbook: playbook.file });
+  const recorded = store ? await store.load((m) => io.err(`WARNING: ${m}`)) : new Map<string, string[]>();
+  const readAhead = store ? new ReadAhead(recorded) : undefined;
+  const tags = splitList(values.tags);
+  const skipTags = splitList(values['skip-tags']);
   const progress = io.isTTY ? await listrProgress(io.out, { diff: values.diff }) : plainProgress(io.out, { verbose: values.verbose, diff: values.diff });
   const ac = new AbortController();
   let interrupts = 0;
@@ -58,14 +65,20 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
       check: values.check,
       diff: values.diff,
       forks,
-      tags: splitList(values.tags),
-      skipTags: splitList(values['skip-tags']),
+      tags,
+      skipTags,
       extraVars,
       signal: ac.signal,
       emit: (e) => progress.onEvent(e),
       prefetch: true,
+      readAhead,
     });
     await progress.finish();
+    if (store && readAhead) {
+      const filtered = !!(tags?.length || skipTags?.length) || report.interrupted;
+      const runs = Object.entries(report.hosts).map(([host, h]) => ({ host, reads: readAhead.reads(host), whole: !filtered && h.status === 'ok' }));
+      await store.save(recorded, runs).catch((e: Error) => io.err(`WARNING: read-ahead record not saved: ${e.message}`));
+    }
     io.out(recapTable(report));
     if (values.json) await writeJsonReport(path.resolve(values.json), report);
     if (report.interrupted) return EXIT.INTERRUPTED;

@@ -50,7 +50,7 @@ export function parseStat(stdout: string): RemoteStat {
 export async function remoteStat(ctx: OpContext, p: string): Promise<RemoteStat> {
   const dir = path.posix.dirname(p);
   const base = path.posix.basename(p);
-  const r = await ctx.transport.exec(
+  const r = await ctx.read(
     sh`for f in ${dir}/.${base}.provision-tmp-*; do [ -e "$f" ] && printf '%s\t%s\n' ${STALE_MARK} "$f"; done; if [ -e ${p} ]; then printf '%s\t' ${STAT_MARK}; stat --printf '%a\t%U\t%G\t%F\t' -- ${p}; if [ -f ${p} ]; then sha256sum < ${p}; else echo; fi; else printf '%s\tabsent\n' ${STAT_MARK}; fi`,
   );
   if (r.code !== 0) throw new OpError(`cannot read ${p}: ${r.stderr.trim()}`);
@@ -58,7 +58,7 @@ export async function remoteStat(ctx: OpContext, p: string): Promise<RemoteStat>
 }
 
 export async function remoteRead(ctx: OpContext, p: string): Promise<string | null> {
-  const r = await ctx.transport.exec(sh`cat -- ${p}`);
+  const r = await ctx.read(sh`cat -- ${p}`);
   return r.code === 0 ? r.stdout : null;
 }
 

@@ -89,7 +89,7 @@ export async function planNftables(ctx: OpContext, p: FirewallPolicy, opts: { ro
   const include = `include "${NFT_FILE}"`;
   const needInclude = !conf.split('\n').includes(include);
   // Is the live table the one this file defines? The table carries the rules' hash as its comment.
-  const live = await ctx.transport.exec(sh`nft list table inet ${NFT_TABLE}`);
+  const live = await ctx.read(sh`nft list table inet ${NFT_TABLE}`);
   const liveDiffers = live.code !== 0 || !live.stdout.includes(rulesHash(p));
   if (!file.changed && !needInclude && !liveDiffers) return { changed: false };
   const guard = opts.rollbackSeconds ?? 60;
@@ -195,7 +195,7 @@ export async function readFirewalldBus(ctx: OpContext, ifaces: string[]): Promis
   const call = `busctl --json=short call ${FWD}`;
   // firewalld answers on the bus only while it runs: a failed getDefaultZone is "not running",
   // unless busctl itself is missing or too old for --json (then firewall-cmd is asked).
-  const first = await ctx.transport.exec(
+  const first = await ctx.read(
     sh`command -v busctl >/dev/null 2>&1 || exit 3
 d=$(${raw(call)} ${FWD_PATH} ${FWD} getDefaultZone 2>&1) || { printf 'down\t%s\n' "$d"; exit 0; }
 printf 'default\t%s\n' "$d"
@@ -213,7 +213,7 @@ for i in ${ifaces}; do printf 'iface\t%s\t' "$i"; ${raw(call)} ${FWD_PATH} ${FWD
     const def = String(busData(lines.find((l) => l[0] === 'default')?.[1] ?? '{}') ?? '');
     const zones = [...new Set(lines.filter((l) => l[0] === 'iface').map((l) => String(busData(l[2]) ?? '') || def))];
     if (zones.length === 0 || !zones.every((z) => ZONE_NAME.test(z))) return undefined;
-    const second = await ctx.transport.exec(
+    const second = await ctx.read(
       sh`for z in ${zones}; do printf 'runtime\t%s\t' "$z"; ${raw(call)} ${FWD_PATH} ${FWD + '.zone'} getZoneSettings2 s "$z" || exit 3
 p=$(busctl call ${FWD} ${FWD_PATH}/config ${FWD + '.config'} getZoneByName s "$z" | cut -d'"' -f2)
 [ -n "$p" ] || exit 3
@@ -235,7 +235,7 @@ printf 'permanent\t%s\t' "$z"; ${raw(call)} "$p" ${FWD + '.config.zone'} getSett
 
 /** The same reads through firewall-cmd: one Python start per call, so only where busctl cannot answer. */
 async function readFirewalldCmd(ctx: OpContext, ifaces: string[]): Promise<FirewalldState> {
-  const state = await ctx.transport.exec(sh`firewall-cmd --state`);
+  const state = await ctx.read(sh`firewall-cmd --state`);
   if (state.stdout.trim() !== 'running') return { running: false, message: (state.stderr || state.stdout).trim(), zones: new Map() };
   const zonesOut = await run(ctx, sh`for i in ${ifaces}; do z=$(firewall-cmd --get-zone-of-interface="$i" 2>/dev/null) || z=$(firewall-cmd --get-default-zone); echo "$i $z"; done`, 'zones');
   const zones = [...new Set(zonesOut.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ')[1]))];

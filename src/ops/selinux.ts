@@ -11,7 +11,7 @@ export function parseGetsebool(out: string): boolean | undefined {
 }
 
 export async function planSebool(ctx: OpContext, name: string, value: boolean): Promise<Plan> {
-  const r = await ctx.transport.exec(sh`getsebool ${name}`);
+  const r = await ctx.read(sh`getsebool ${name}`);
   const cur = parseGetsebool(r.stdout);
   if (cur === undefined) throw new OpError(`getsebool ${name}: ${(r.stderr || r.stdout).trim()}`);
   if (cur === value) return { changed: false };
@@ -26,7 +26,7 @@ export async function planSebool(ctx: OpContext, name: string, value: boolean): 
 
 /** A file-context rule (semanage fcontext) plus restorecon on the matching path. */
 export async function planFileContext(ctx: OpContext, pattern: string, type: string): Promise<Plan> {
-  const r = await ctx.transport.exec(sh`semanage fcontext -l -C`);
+  const r = await ctx.read(sh`semanage fcontext -l -C`);
   if (r.code !== 0) throw new OpError(`semanage fcontext -l: ${r.stderr.trim()}`);
   const present = r.stdout.split('\n').some((l) => l.startsWith(pattern + ' ') && l.includes(`:${type}:`));
   if (present) return { changed: false };

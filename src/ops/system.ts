@@ -59,7 +59,7 @@ export async function serviceState(ctx: OpContext, name: string): Promise<{ acti
   const facts = await ctx.facts();
   const known = facts.services[name];
   if (known) return known;
-  const r = await ctx.transport.exec(sh`systemctl show -p ActiveState -p UnitFileState -- ${name}`);
+  const r = await ctx.read(sh`systemctl show -p ActiveState -p UnitFileState -- ${name}`);
   const get = (k: string) => r.stdout.match(new RegExp(`^${k}=(.*)$`, 'm'))?.[1] || 'unknown';
   const st = { active: get('ActiveState'), enabled: get('UnitFileState') };
   ctx.factsChanged((f) => (f.services[name] = { ...st }));
@@ -131,7 +131,7 @@ export async function planSysctl(ctx: OpContext, spec: SysctlSpec): Promise<Plan
   const value = String(spec.value);
   const file = `/etc/sysctl.d/${spec.file ?? `60-provision-${spec.name.replace(/[/.]/g, '-')}.conf`}`;
   const persisted = await planFile(ctx, { path: file, content: `${spec.name} = ${value}\n`, mode: '0644', owner: 'root', group: 'root' });
-  const r = await ctx.transport.exec(sh`sysctl -n -- ${spec.name}`);
+  const r = await ctx.read(sh`sysctl -n -- ${spec.name}`);
   if (r.code !== 0) throw new OpError(`sysctl ${spec.name}: ${r.stderr.trim()}`);
   const runtimeOk = r.stdout.trim().split(/\s+/).join(' ') === value.split(/\s+/).join(' ');
   if (!persisted.changed && runtimeOk) return { changed: false };
@@ -158,7 +158,7 @@ export interface CommandSpec {
 
 export async function planCommand(ctx: OpContext, spec: CommandSpec): Promise<Plan> {
   if (spec.creates) {
-    const r = await ctx.transport.exec(sh`test -e ${spec.creates}`);
+    const r = await ctx.read(sh`test -e ${spec.creates}`);
     if (r.code === 0) return { changed: false, message: `${spec.creates} exists` };
   }
   if (spec.unless) {

@@ -1,6 +1,7 @@
 // An operation reads facts and remote state, plans a change or a no-op, and applies it
 // only outside check mode. "changed" is decided from what is there, never assumed.
-import type { Transport } from '../transport/types.js';
+import type { Transport, ExecResult } from '../transport/types.js';
+import type { Shell } from '../transport/quote.js';
 import type { Facts } from '../facts/types.js';
 import type { Host } from '../inventory/types.js';
 
@@ -11,6 +12,12 @@ export interface OpContext {
   facts(): Promise<Facts>;
   /** Tell the fact cache what an apply changed, so later plans see it without a round trip. */
   factsChanged(update: (f: Facts) => void): void;
+  /**
+   * Run a read-only command (it changes nothing on the host): a plan's reads go through here,
+   * so the runner may answer them from the run's read-ahead (src/runner/read-ahead.ts).
+   * Anything that may change the host goes through `transport`.
+   */
+  read(cmd: Shell): Promise<ExecResult>;
   check: boolean;
   diff: boolean;
   /** Open a fresh SSH connection to this host and close it: proves new sessions still get in. */

@@ -18,6 +18,7 @@ import { importRole } from './role-module.js';
 import type { Play, Playbook, RoleRef } from './playbook.js';
 import type { RoleContext, RoleDefinition, TaskOptions, TemplateSpec } from './role.js';
 import type { EventSink } from './events.js';
+import type { ReadAhead, ReadAheadStats } from './read-ahead.js';
 
 export interface RunOptions {
   inventory: Inventory;
@@ -49,6 +50,11 @@ export interface RunOptions {
    * that reaches it, as without prefetch.
    */
   prefetch?: boolean;
+  /**
+   * Answer the tasks' reads from one batch per host run at the start, while nothing has been
+   * written yet (./read-ahead.ts). Without it every read is a round trip of its own.
+   */
+  readAhead?: ReadAhead;
 }
 
 export interface HostSummary {
@@ -72,6 +78,8 @@ export interface RunReport {
   interrupted: boolean;
   hosts: Record<string, HostSummary>;
   tasks: TaskResult[];
+  /** How the tasks' reads were answered, when read-ahead was on. */
+  readAhead?: ReadAheadStats;
 }
 
 class TaskFailed extends Error {}
@@ -174,6 +182,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       emit({ type: 'host-end', host: host.name, status: 'unreachable', message: msg });
       return false;
     }
+    o.readAhead?.start(host.name, transport);
     try {
       for (const ref of play.roles) await runRole(play, ref, host, transport);
       emit({ type: 'host-end', host: host.name, status: 'ok' });
@@ -210,10 +219,13 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
     }
   };
 
-  const runRole = async (play: Play, ref: RoleRef, host: Host, transport: Transport) => {
+  const runRole = async (play: Play, ref: RoleRef, host: Host, conn: Transport) => {
     const { def, defaults } = await loadRole(ref);
     const need = sectionsOf(def);
-    const rawFacts = () => factsOf(transport, host, need);
+    const rawFacts = () => factsOf(conn, host, need);
+    // Roles and ops write through `transport` and read through `read` (see ./read-ahead.ts).
+    const ra = o.readAhead;
+    const transport = ra ? ra.writer(conn) : conn;
     const getFacts = () => rawFacts().then((f) => restrictFacts(f, need, `role ${ref.name}`));
     const vars = { ...defaults, ...host.vars, ...play.vars, ...ref.vars, ...(o.extraVars ?? {}) };
     const notified = new Set<string>();
@@ -225,6 +237,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       factsChanged: (update) => {
         void rawFacts().then(update);
       },
+      read: ra ? (cmd) => ra.read(host.name, conn, cmd) : (cmd) => conn.exec(cmd),
       check: !!o.check,
       diff: !!o.diff,
       probeNewConnection: o.probeConnection ? () => o.probeConnection!(host) : undefined,
@@ -343,6 +356,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       try {
         const t = await o.connect(h);
         const need = planned.get(h.name) ?? new Set<SectionName>();
+        o.readAhead?.start(h.name, t);
         await Promise.allSettled([need.size ? factsOf(t, h, [...need]) : undefined, t.warm?.()]);
       } catch {
         // reported by the play that reaches the host
@@ -383,6 +397,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
     }
   }
   report.interrupted = !!o.signal?.aborted;
+  if (o.readAhead) report.readAhead = { ...o.readAhead.stats };
   report.duration = Date.now() - started;
   return report;
 }

@@ -24,7 +24,7 @@ const POLICY: FirewallPolicy = {
 };
 
 function ctx(t: RecordingTransport, check = false): OpContext {
-  return { host: { name: t.host } as never, transport: t, facts: async () => ({}) as never, factsChanged: () => {}, check, diff: false };
+  return { host: { name: t.host } as never, transport: t, read: (c) => t.exec(c), facts: async () => ({}) as never, factsChanged: () => {}, check, diff: false };
 }
 
 /** Answers the two reads; any other command fails unless `writes` (then it succeeds, as firewall-cmd would). */

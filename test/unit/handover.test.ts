@@ -57,7 +57,7 @@ class SimulatedNode extends LocalTransport {
 }
 
 function ctx(t: LocalTransport): OpContext {
-  return { host: { name: 'ka67', groups: ['lb'], vars: {} }, transport: t, facts: async () => ({}) as Facts, factsChanged: () => {}, check: false, diff: false };
+  return { host: { name: 'ka67', groups: ['lb'], vars: {} }, transport: t, read: (c) => t.exec(c), facts: async () => ({}) as Facts, factsChanged: () => {}, check: false, diff: false };
 }
 
 const spec = (conf: string) => ({

@@ -11,9 +11,11 @@ import { planCommand } from '../../src/ops/system.js';
 import { sh } from '../../src/transport/quote.js';
 
 function ctx(opts: { check?: boolean; diff?: boolean } = {}): OpContext {
+  const t = new LocalTransport();
   return {
     host: { name: 'local', groups: ['all'], vars: {} },
-    transport: new LocalTransport(),
+    transport: t,
+    read: (c) => t.exec(c),
     facts: async () => ({}) as Facts,
     factsChanged: () => {},
     check: !!opts.check,

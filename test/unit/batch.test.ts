@@ -1,0 +1,80 @@
+// Several commands in one round trip (src/transport/batch.ts), run by a real `sh` here: each
+// command's stdout, stderr and exit code come back as if it had run alone.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LocalTransport } from '../helpers/local-transport.js';
+import { batchOf } from '../../src/transport/batch.js';
+import { sh, raw } from '../../src/transport/quote.js';
+
+const t = new LocalTransport();
+
+async function both(cmds: string[]) {
+  const b = batchOf(cmds);
+  const r = await t.exec(b.script);
+  const batched = b.parse(r.stdout, r.stderr);
+  const alone = await Promise.all(cmds.map((c) => t.exec(raw(c))));
+  return { batched, alone };
+}
+
+test('each command answers as it would alone: output with and without a final newline, stderr, exit codes', async () => {
+  const cmds = [
+    'echo one',
+    'printf no-newline',
+    'printf "two\\nlines\\n"; echo err >&2; exit 3',
+    '',
+    'true',
+    sh`printf '%s' ${"it's quoted"}`.text,
+    'cat', // stdin is /dev/null: cat ends at once
+    'printf "\\n\\n"',
+  ];
+  const { batched, alone } = await both(cmds);
+  assert.equal(batched.length, cmds.length);
+  batched.forEach((b, i) => assert.deepEqual(b, { stdout: alone[i].stdout, stderr: alone[i].stderr, code: alone[i].code }, cmds[i]));
+});
+
+test('a command cannot reach the next one: exit, cd, variables and set -e stay inside it', async () => {
+  const b = batchOf(['cd /; X=leaked; set -e; exit 7', 'pwd; echo "x=${X-unset}"', 'false', 'echo after']);
+  const r = await t.exec(b.script);
+  const [a, c, d, e] = b.parse(r.stdout, r.stderr);
+  assert.equal(a!.code, 7);
+  assert.equal(c!.stdout, `${process.cwd()}\nx=unset\n`);
+  assert.equal(d!.code, 1);
+  assert.deepEqual(e, { stdout: 'after\n', stderr: '', code: 0 });
+});
+
+test('a syntax error fails that command only', async () => {
+  const b = batchOf(['echo before', 'if then fi (', 'echo after']);
+  const r = await t.exec(b.script);
+  const [x, bad, y] = b.parse(r.stdout, r.stderr);
+  assert.equal(x!.stdout, 'before\n');
+  assert.notEqual(bad!.code, 0);
+  assert.match(bad!.stderr, /syntax|unexpected/i);
+  assert.equal(y!.stdout, 'after\n');
+});
+
+test("output that imitates a frame line is data: the boundary is random per batch", async () => {
+  const first = batchOf(['echo x']);
+  const frameLike = first.script.text.match(/[0-9a-f]{32}/)![0];
+  const b = batchOf([`printf '\\n%s:0:0\\n' ${frameLike}; echo real`, 'echo next']);
+  const r = await t.exec(b.script);
+  const [a, n] = b.parse(r.stdout, r.stderr);
+  assert.equal(a!.stdout, `\n${frameLike}:0:0\nreal\n`);
+  assert.equal(n!.stdout, 'next\n');
+});
+
+test('a batch cut short (its shell killed) has no answer for the commands it did not finish', async () => {
+  // In a subshell $$ is still the batch's shell: killing it ends the batch there.
+  const b = batchOf(['echo done', 'kill -9 $$; exit 0', 'echo never']);
+  const r = await t.exec(b.script);
+  const [a, k, n] = b.parse(r.stdout, r.stderr);
+  assert.deepEqual(a, { stdout: 'done\n', stderr: '', code: 0 });
+  assert.equal(k, undefined);
+  assert.equal(n, undefined);
+});
+
+test('no commands: an empty batch parses to nothing', async () => {
+  const b = batchOf([]);
+  const r = await t.exec(b.script);
+  assert.equal(r.code, 0);
+  assert.deepEqual(b.parse(r.stdout, r.stderr), []);
+});

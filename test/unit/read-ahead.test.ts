@@ -1,0 +1,162 @@
+// Read-ahead (src/runner/read-ahead.ts): a run answers its tasks' reads from one batch per
+// host taken at the start, only while nothing has been written anywhere, and sees changes
+// made between runs. Real roles run by the real runner over a LocalTransport (commands run
+// by `sh` on this machine, on a temporary directory), so every answer is a real one.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadInventory } from '../../src/inventory/index.js';
+import { loadPlaybook } from '../../src/runner/playbook.js';
+import { runPlaybook } from '../../src/runner/run.js';
+import { ReadAhead, ReadAheadStore, MAX_READS_PER_HOST } from '../../src/runner/read-ahead.js';
+import { emptyFacts } from '../../src/facts/index.js';
+import { LocalTransport } from '../helpers/local-transport.js';
+
+let dir = '';
+before(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'provision-readahead-'));
+  mkdirSync(path.join(dir, 'roles', 'files'), { recursive: true });
+  // Each host manages two files in its own directory (vars.root); the second task also reads a value.
+  writeFileSync(
+    path.join(dir, 'roles', 'files', 'index.ts'),
+    `export default { name: 'files', facts: [], async tasks(r) {
+  const root = r.vars.root;
+  await r.file('first', { path: root + '/a.conf', content: 'a\\n', mode: '0644' });
+  await r.file('second', { path: root + '/b.conf', content: 'b\\n', mode: '0644' });
+  await r.task('read a value', async (c) => {
+    const v = await c.read({ text: 'cat ' + root + '/value 2>/dev/null || echo none' });
+    return { changed: false, message: v.stdout.trim() };
+  });
+} };\n`,
+  );
+  for (const h of ['x', 'y']) mkdirSync(path.join(dir, h));
+  writeFileSync(
+    path.join(dir, 'inventory.yaml'),
+    `all:\n  hosts:\n    x: { root: ${path.join(dir, 'x')} }\n    y: { root: ${path.join(dir, 'y')} }\n`,
+  );
+  writeFileSync(path.join(dir, 'site.yaml'), '- hosts: all\n  serial: 1\n  roles: [files]\n');
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** One run of the playbook; `recorded` = the last run's reads (undefined: read-ahead off). */
+async function run(recorded?: Map<string, string[]>) {
+  const inv = await loadInventory(path.join(dir, 'inventory.yaml'));
+  const playbook = await loadPlaybook(path.join(dir, 'site.yaml'));
+  const transports = new Map<string, LocalTransport>();
+  const readAhead = recorded ? new ReadAhead(recorded) : undefined;
+  const report = await runPlaybook({
+    inventory: inv,
+    playbook,
+    selectHosts: () => [...inv.hosts.values()],
+    connect: async (h) => {
+      let t = transports.get(h.name);
+      if (!t) transports.set(h.name, (t = new LocalTransport(h.name)));
+      return t;
+    },
+    gatherFacts: async () => emptyFacts(),
+    prefetch: true,
+    readAhead,
+  });
+  const reads = new Map([...inv.hosts.keys()].map((h) => [h, readAhead?.reads(h) ?? []]));
+  const commands = new Map([...transports].map(([h, t]) => [h, t.commands.length]));
+  return { report, reads, commands, readAhead };
+}
+
+const messageOf = (r: Awaited<ReturnType<typeof run>>, host: string) => r.report.tasks.find((t) => t.host === host && t.task === 'read a value')?.message;
+
+test('a no-op run answers every read from one batch per host; the reads recorded are those the tasks asked', async () => {
+  const first = await run(new Map()); // converges; nothing recorded yet: every read is live
+  assert.equal(first.report.hosts.x.changed, 2);
+  assert.deepEqual(first.readAhead!.stats, { served: 0, live: 6, batches: 0 });
+  assert.equal(first.reads.get('x')!.length, 3, 'two file checks and the value');
+  assert.ok(first.reads.get('x')!.every((c) => c.includes(path.join(dir, 'x'))), 'each host records its own reads');
+
+  const second = await run(first.reads);
+  assert.equal(second.report.hosts.x.changed + second.report.hosts.y.changed, 0, JSON.stringify(second.report.tasks));
+  assert.deepEqual(second.readAhead!.stats, { served: 6, live: 0, batches: 2 });
+  assert.deepEqual(Object.fromEntries(second.commands), { x: 1, y: 1 }, 'one command per host: the batch');
+  assert.deepEqual(second.reads, first.reads);
+  assert.equal(messageOf(second, 'x'), 'none');
+});
+
+test('a change made between runs is seen: the batch runs at the start of the run, and reads after the first write go live', async () => {
+  const base = await run(new Map());
+  const recorded = (await run(base.reads)).reads;
+  writeFileSync(path.join(dir, 'y', 'b.conf'), 'edited by hand\n');
+  writeFileSync(path.join(dir, 'x', 'value'), 'v1\n');
+  const r = await run(recorded);
+  assert.equal(messageOf(r, 'x'), 'v1', 'x (before any write) read the value from the batch');
+  assert.deepEqual(
+    r.report.tasks.filter((t) => t.changed).map((t) => `${t.host}:${t.task}`),
+    ['y:second'],
+    'the hand edit is found and repaired',
+  );
+  assert.equal(readFileSync(path.join(dir, 'y', 'b.conf'), 'utf8'), 'b\n');
+  // x ran first (serial: 1): its three reads were served; y's first was served, then its write
+  // of b.conf ended read-ahead and y's last read went to the host.
+  assert.deepEqual(r.readAhead!.stats, { served: 5, live: 1, batches: 2 });
+});
+
+test('after a write on one host, another host\'s reads go live too, and see what changed meanwhile', async () => {
+  const recorded = (await run(new Map())).reads;
+  writeFileSync(path.join(dir, 'x', 'a.conf'), 'drift\n');
+  // y's batch runs at the start; y's value changes after that but before y's turn (serial),
+  // while x writes (repairs a.conf): y must read the value live and see v2.
+  writeFileSync(path.join(dir, 'y', 'value'), 'v1\n');
+  const inv = await loadInventory(path.join(dir, 'inventory.yaml'));
+  const playbook = await loadPlaybook(path.join(dir, 'site.yaml'));
+  const readAhead = new ReadAhead(recorded);
+  const ts = new Map<string, LocalTransport>();
+  const report = await runPlaybook({
+    inventory: inv,
+    playbook,
+    selectHosts: () => [...inv.hosts.values()],
+    connect: async (h) => {
+      let t = ts.get(h.name);
+      if (!t) ts.set(h.name, (t = new LocalTransport(h.name)));
+      return t;
+    },
+    gatherFacts: async () => emptyFacts(),
+    prefetch: true,
+    readAhead,
+    emit: (e) => {
+      if (e.type === 'task-end' && e.result.host === 'x' && e.result.task === 'first') writeFileSync(path.join(dir, 'y', 'value'), 'v2\n');
+    },
+  });
+  assert.equal(report.tasks.find((t) => t.host === 'x' && t.task === 'first')?.status, 'changed');
+  assert.equal(report.tasks.find((t) => t.host === 'y' && t.task === 'read a value')?.message, 'v2');
+  assert.equal(readAhead.stats.served, 1, 'only x\'s first read (the one that found the drift) came from the batch');
+});
+
+test('the store: a whole run replaces a host\'s record, a partial one adds to it; capped; kept only if private', async () => {
+  const cache = path.join(dir, 'cache');
+  const store = new ReadAheadStore({ inventory: '/i.yaml', playbook: '/p.yaml' }, cache);
+  assert.deepEqual(await store.load(), new Map(), 'no record yet');
+  await store.save(new Map(), [{ host: 'a', reads: ['r1', 'r2'], whole: true }, { host: 'b', reads: ['s1'], whole: true }]);
+  let m = await store.load();
+  assert.deepEqual(Object.fromEntries(m), { a: ['r1', 'r2'], b: ['s1'] });
+  await store.save(m, [{ host: 'a', reads: ['r3'], whole: false }]);
+  m = await store.load();
+  assert.deepEqual(m.get('a'), ['r3', 'r1', 'r2'], 'partial: added in front');
+  assert.deepEqual(m.get('b'), ['s1'], 'a host not in the run keeps its record');
+  await store.save(m, [{ host: 'a', reads: ['r4'], whole: true }]);
+  assert.deepEqual((await store.load()).get('a'), ['r4'], 'whole: replaced');
+  const many = Array.from({ length: MAX_READS_PER_HOST + 10 }, (_, i) => `c${i}`);
+  await store.save(new Map(), [{ host: 'a', reads: many, whole: true }]);
+  assert.equal((await store.load()).get('a')!.length, MAX_READS_PER_HOST);
+  // Its commands run as root on the hosts: a record others could write is not used.
+  const other = new ReadAheadStore({ inventory: '/i.yaml', playbook: '/other.yaml' }, cache);
+  await other.save(new Map(), [{ host: 'a', reads: ['id'], whole: true }]);
+  chmodSync(other.file, 0o666);
+  const warnings: string[] = [];
+  assert.deepEqual(await other.load((w) => warnings.push(w)), new Map());
+  assert.match(warnings.join('\n'), /writable by others \(mode 666\)/);
+  chmodSync(other.file, 0o600);
+  chmodSync(path.dirname(other.file), 0o770);
+  assert.deepEqual(await other.load((w) => warnings.push(w)), new Map());
+  assert.match(warnings[1], /read-ahead is writable by others \(mode 770\)/);
+  // Keys differ per inventory and playbook.
+  assert.notEqual(store.file, other.file);
+});
