@@ -119,10 +119,37 @@ test('converge again: changed=0 on every host; --check agrees there is nothing t
   process.stderr.write(`# no-op: ${r.seconds.toFixed(1)} s\n`);
   assert.equal(r.code, 0, r.out + r.err);
   for (const [h, s] of Object.entries(report(json).hosts)) assert.deepEqual([h, s.changed, s.failed], [h, 0, 0]);
+  // Read-ahead: the converge recorded every check; this run answered them all from one batch per host.
+  const ra = (report(json) as Report & { readAhead?: { served: number; live: number; batches: number } }).readAhead;
+  assert.deepEqual([ra?.live, ra?.batches], [0, 6], JSON.stringify(ra));
+  assert.ok(ra!.served >= 30, JSON.stringify(ra));
   const cjson = join(work, 'check.json');
   const c = await provision([inventory, '--check', '--json', cjson]);
   assert.equal(c.code, 0, c.out + c.err);
   for (const [h, s] of Object.entries(report(cjson).hosts)) assert.deepEqual([h, s.changed, s.failed], [h, 0, 0]);
+});
+
+test('facts: one gather of every section agrees with each section gathered alone (shared systemctl, versions from the package list)', { skip, timeout: 120_000 }, async () => {
+  const { FactCache } = await import('../src/facts/index.ts');
+  const services = ['nginx', 'keepalived', 'chrony', 'firewalld', 'nftables'];
+  const s = await openSession(inventory, {}, { out: () => {}, err: () => {}, isTTY: false });
+  try {
+    for (const h of ['ka67', 'ka68', 'web1']) {
+      const t = await s.connect(s.inventory.hosts.get(h)!);
+      const all = await new FactCache({ services }).get(t);
+      const fw = await new FactCache({ services }).get(t, ['firewall']);
+      const ka = await new FactCache({ services }).get(t, ['keepalived']);
+      assert.deepEqual([h, all.firewall, all.firewallTools], [h, fw.firewall, fw.firewallTools]);
+      assert.equal(all.keepalivedVersion, ka.keepalivedVersion, h);
+      assert.ok(!('iptables' in all.services), `${h}: a unit asked only for the firewall section is not a service fact`);
+      if (h === 'ka67') {
+        assert.equal(all.firewall, 'firewalld');
+        assert.match(all.keepalivedVersion ?? '', /^\d+\.\d+/);
+      }
+    }
+  } finally {
+    await s.close();
+  }
 });
 
 test('verify --failover: nginx killed on each LB, its VIPs move to the peer and come back', { skip, timeout: 300_000 }, async () => {

@@ -14,7 +14,14 @@
 // - clock: see the comment on the clock section below.
 // - The script is passed as ONE argument to `sh -c`, so it runs in sh whatever the login
 //   shell is (bash, zsh, fish, csh).
-import { sh, type Shell } from '../transport/quote.js';
+import { sh, raw, type Shell } from '../transport/quote.js';
+
+/** The units whose state the firewall section reports (in this order). */
+const FIREWALL_UNITS = ['firewalld', 'nftables', 'iptables'];
+const HEREDOC = 'PROVISION_UNITS_END';
+const KEEPALIVED_DPKG = `dpkg-query -W -f 'package-version=\${Version}\\n' keepalived 2>/dev/null`;
+/** Printed by the keepalived section instead of the version when the packages list holds it. */
+export const FROM_PACKAGES = 'package-version=from-packages';
 
 export const MARKER_PREFIX = '@@provision:';
 export const MARKER_SUFFIX = '@@';
@@ -101,17 +108,26 @@ if has getenforce; then printf 'getenforce=%s\\n' "$(getenforce 2>&1 | first)"; 
 if [ -r /sys/fs/selinux/enforce ]; then printf 'enforce=%s\\n' "$(first < /sys/fs/selinux/enforce)"; fi
 if [ -r /etc/selinux/config ]; then grep -E '^SELINUX=' /etc/selinux/config 2>/dev/null | sed 's/^/config-/'; fi`,
 
-  // Rule sets are readable only by root: as a plain user the service states decide.
+  // Rule sets are readable only by root: as a plain user the service states decide, and
+  // `nft list ruleset` / `iptables -S` are not started only to be refused (the uid comes from
+  // /proc/self/status, read by the shell itself).
   firewall: `m ${MARKERS.firewall}
 for c in firewall-cmd nft iptables; do has "$c" && printf 'bin=%s\\n' "$c"; done
 # One systemctl for the three units: its answers, a line each in argument order, become $1 $2 $3.
+# (The services section, when it ran just before, already has their states: $fw is set then.)
 set --
-if has systemctl; then set -- $(systemctl is-active -- firewalld nftables iptables 2>/dev/null)
+if [ -n "\${fw+x}" ]; then set -- $fw
+printf 'unit-firewalld=%s\\nunit-nftables=%s\\nunit-iptables=%s\\n' "$1" "$2" "$3"
+elif has systemctl; then set -- $(systemctl is-active -- firewalld nftables iptables 2>/dev/null)
 printf 'unit-firewalld=%s\\nunit-nftables=%s\\nunit-iptables=%s\\n' "$1" "$2" "$3"; fi
 if has firewall-cmd && [ "$1" != active ]; then printf 'firewall-cmd-state=%s\\n' "$(firewall-cmd --state 2>&1 | first)"; fi
+u=; if [ -r /proc/self/status ]; then while read -r k r e _; do if [ "$k" = Uid: ]; then u=$e; break; fi; done < /proc/self/status; fi
+if [ "$u" != 0 ] && [ -n "$u" ]; then printf 'rulesets=not read: readable only by root\\n'
+else
 if has nft; then if o=$(nft list ruleset 2>&1); then printf 'nft-tables=%s\\n' "$(printf '%s\\n' "$o" | grep -c '^table ')"; else printf 'nft-error=%s\\n' "$(printf '%s\\n' "$o" | first)"; fi; fi
 if has iptables; then printf 'iptables-version=%s\\n' "$(iptables --version 2>&1 | first)"
-if o=$(iptables -S 2>&1); then printf 'iptables-rules=%s\\n' "$(printf '%s\\n' "$o" | grep -c '^-A ')"; else printf 'iptables-error=%s\\n' "$(printf '%s\\n' "$o" | first)"; fi; fi`,
+if o=$(iptables -S 2>&1); then printf 'iptables-rules=%s\\n' "$(printf '%s\\n' "$o" | grep -c '^-A ')"; else printf 'iptables-error=%s\\n' "$(printf '%s\\n' "$o" | first)"; fi; fi
+fi`,
 
   // JSON when iproute2 supports -j (RHEL 8+, Debian 10+); the full text form otherwise.
   interfaces: `if has ip; then
@@ -129,7 +145,7 @@ if [ -e /run/.containerenv ]; then echo 'hint=podman'; fi; fi`,
 
   // keepalived prints its version on stderr.
   keepalived: `m ${MARKERS.keepalived}
-if has keepalived; then if [ -e /var/lib/dpkg/info/keepalived.list ] && has dpkg-query; then dpkg-query -W -f 'package-version=\${Version}\\n' keepalived 2>/dev/null
+if has keepalived; then if [ -e /var/lib/dpkg/info/keepalived.list ] && has dpkg-query; then ${KEEPALIVED_DPKG}
 else keepalived --version 2>&1 | first; fi; fi`,
 
   // Can the host set its clock? The login user is not root, so its own CapEff says nothing
@@ -154,28 +170,45 @@ if [ -n "$u" ]; then echo "$u"; else id -u 2>/dev/null; fi`,
  * The services section. Per unit: `unit=<name>`, then `systemctl show` properties, or when
  * show fails its message as `error=` lines and the offline answer of `is-enabled`.
  */
-function servicesPart(services: string[]): string {
+function servicesPart(services: string[], opts: { firewallUnits?: boolean } = {}): string {
   const units = [...new Set(services)];
-  for (const u of units) {
+  // The firewall section's units, asked in the same systemctl call when that section runs too;
+  // those nobody asked for are not printed (they are not services of the roles).
+  const extra = opts.firewallUnits ? FIREWALL_UNITS.filter((u) => !units.includes(u)) : [];
+  const all = [...units, ...extra];
+  for (const u of all) {
     if (!isValidUnitName(u)) throw new Error(`not a systemd unit name: ${JSON.stringify(u)}`);
   }
   const head = `m ${MARKERS.init}
 if [ -d /run/systemd/system ]; then echo 'booted=yes'; else echo 'booted=no'; fi
 if [ -r /proc/1/comm ]; then printf 'pid1=%s\\n' "$(first < /proc/1/comm)"; fi
 m ${MARKERS.services}`;
-  if (units.length === 0) return head;
+  if (all.length === 0) return head;
   // One `systemctl show` for every unit (its blocks come in argument order, separated by an
   // empty line); per unit with the offline fallback only when that fails (no running systemd;
   // then every unit gets the same error, so `systemctl show` runs once, not once per unit).
-  const loop = sh`if has systemctl && o=$(systemctl show -p LoadState -p ActiveState -p UnitFileState -- ${units} 2>/dev/null); then
-printf '%s\\n' "$o" | { for u in ${units}; do printf 'unit=%s\\n' "$u"; while IFS= read -r l && [ -n "$l" ]; do printf '%s\\n' "$l"; done; done; }
-else nb=; for u in ${units}; do printf 'unit=%s\\n' "$u"
+  // The loop reads a here-document, not a pipe, so it runs in this shell (no fork) and can
+  // leave the firewall units' states in $fw for the firewall section (no second systemctl).
+  const keep = opts.firewallUnits
+    ? `case $u:$l in ${FIREWALL_UNITS.map((u) => `${u}:ActiveState=*) a_${u}=\${l#ActiveState=};;`).join(' ')} esac; `
+    : '';
+  const head1 = extra.length ? `case $u in ${extra.join('|')}) x=1;; *) x=; printf 'unit=%s\\n' "$u";; esac` : `printf 'unit=%s\\n' "$u"`;
+  const print = extra.length ? `[ -n "$x" ] || printf '%s\\n' "$l"` : `printf '%s\\n' "$l"`;
+  const after = opts.firewallUnits ? `\nfw="\${a_firewalld:-unknown} \${a_nftables:-unknown} \${a_iptables:-unknown}"` : '';
+  const fallback = units.length
+    ? sh`nb=; for u in ${units}; do printf 'unit=%s\\n' "$u"
 if ! has systemctl; then echo 'error=systemctl: command not found'
 elif [ -n "$nb" ]; then printf '%s\\n' "$nb"; printf 'is-enabled=%s\\n' "$(systemctl is-enabled -- "$u" 2>&1 | first)"
 elif o=$(systemctl show -p LoadState -p ActiveState -p UnitFileState -- "$u" 2>&1); then printf '%s\\n' "$o"
 else o=$(printf '%s\\n' "$o" | lines error=); printf '%s\\n' "$o"; [ -d /run/systemd/system ] || nb=$o
 printf 'is-enabled=%s\\n' "$(systemctl is-enabled -- "$u" 2>&1 | first)"; fi
-done; fi`;
+done`.text
+    : ':';
+  const loop = sh`if has systemctl && o=$(systemctl show -p LoadState -p ActiveState -p UnitFileState -- ${all} 2>/dev/null); then
+{ for u in ${all}; do ${raw(head1)}; while IFS= read -r l && [ -n "$l" ]; do ${raw(keep)}${raw(print)}; done; done; } <<${raw(HEREDOC)}
+$o
+${raw(HEREDOC)}${raw(after)}
+else ${raw(fallback)}; fi`;
   return `${head}\n${loop.text}`;
 }
 
@@ -192,7 +225,10 @@ export function gatherScriptBody(opts: GatherOptions): string {
   const parts = [PRELUDE];
   for (const s of SECTIONS) {
     if (!wanted.has(s)) continue;
-    parts.push(s === 'services' ? servicesPart(opts.services) : PARTS[s]);
+    if (s === 'services') parts.push(servicesPart(opts.services, { firewallUnits: wanted.has('firewall') }));
+    // The package's version is in the packages list when that is gathered too: no second dpkg-query.
+    else if (s === 'keepalived' && wanted.has('packages')) parts.push(PARTS.keepalived.replace(KEEPALIVED_DPKG, `echo '${FROM_PACKAGES}'`));
+    else parts.push(PARTS[s]);
   }
   parts.push(`m ${MARKERS.end}`, 'exit 0');
   return parts.join('\n') + '\n';

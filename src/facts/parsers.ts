@@ -1,6 +1,6 @@
 // Pure, total parsers: text in, facts out. None of them throws; odd input gives
 // "unknown", empty maps/lists or null. Each is tested on captured output in test/fixtures/facts.
-import { MARKERS, MARKER_PREFIX, MARKER_SUFFIX, SECTIONS, type SectionName } from './gather.js';
+import { MARKERS, MARKER_PREFIX, MARKER_SUFFIX, SECTIONS, FROM_PACKAGES, type SectionName } from './gather.js';
 import type {
   Facts,
   FirewallBackend,
@@ -625,7 +625,12 @@ export function parseGatherPartial(
     facts.interfaces = ifs;
   }
   if (s.has(MARKERS.virt)) Object.assign(facts, parseVirt(s.get(MARKERS.virt) ?? ''));
-  if (s.has(MARKERS.keepalived)) facts.keepalivedVersion = parseKeepalivedVersion(s.get(MARKERS.keepalived) ?? '');
+  if (s.has(MARKERS.keepalived)) {
+    const k = s.get(MARKERS.keepalived) ?? '';
+    // The section can defer to the packages list gathered in the same run (gather.ts FROM_PACKAGES).
+    const v = k.includes(FROM_PACKAGES) ? facts.packages?.keepalived : undefined;
+    facts.keepalivedVersion = parseKeepalivedVersion(v !== undefined ? `package-version=${v}` : k);
+  }
   if (s.has(MARKERS.clock)) facts.canSetClock = parseCapSysTime(s.get(MARKERS.clock) ?? '');
   if (s.has(MARKERS.uid)) facts.uid = parseUid(s.get(MARKERS.uid) ?? '');
   // A completed run that asked for packages but printed no list: neither dpkg-query nor rpm

@@ -425,6 +425,8 @@ export function didYouMean(word: string, known: readonly string[], max = 2): str
   let best: string | undefined;
   let bestD = max + 1;
   for (const k of known) {
+    // The distance is at least the difference in length: most words are ruled out without the table.
+    if (Math.abs(word.length - k.length) >= bestD) continue;
     const d = editDistance(word.toLowerCase(), k.toLowerCase());
     if (d < bestD) (best = k), (bestD = d);
   }
