@@ -10,7 +10,7 @@ import { parseExtraVars, resolvePlaybook, splitList, type CliValues, type Io } f
 import { InputError } from '../errors.js';
 import { checkTopology, hasErrors } from '../topology/index.js';
 import { formatFinding } from './check-command.js';
-import { ReadAhead, ReadAheadStore } from '../runner/read-ahead.js';
+import { ReadAhead, ReadAheadStore, type ReadEntry } from '../runner/read-ahead.js';
 
 /** The services the shipped roles look at: asked for in the one fact-gathering round trip. */
 const SERVICES = ['nginx', 'keepalived', 'chrony', 'firewalld', 'nftables'];
@@ -38,7 +38,7 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
   }
   // Read-ahead (src/runner/read-ahead.ts): on unless --no-read-ahead or PROVISION_READ_AHEAD=0.
   const store = values['no-read-ahead'] || process.env.PROVISION_READ_AHEAD === '0' ? undefined : new ReadAheadStore({ inventory: session.inventory.file, playbook: playbook.file });
-  const recorded = store ? await store.load((m) => io.err(`WARNING: ${m}`)) : new Map<string, string[]>();
+  const recorded = store ? await store.load((m) => io.err(`WARNING: ${m}`)) : new Map<string, ReadEntry[]>();
   const readAhead = store ? new ReadAhead(recorded) : undefined;
   const tags = splitList(values.tags);
   const skipTags = splitList(values['skip-tags']);

@@ -19,13 +19,21 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { batchOf } from '../transport/batch.js';
+import { statMany, statPathOf } from '../ops/files.js';
 import type { Shell } from '../transport/quote.js';
 import type { ExecResult, Transport } from '../transport/types.js';
 
 /** At most this many reads are recorded per host; longer command texts are not recorded. */
 export const MAX_READS_PER_HOST = 256;
 const MAX_READ_TEXT = 8192;
-const VERSION = 1;
+const VERSION = 2;
+
+/**
+ * One recorded read: a command's text, or a file's stat (src/ops/files.ts statCommand), which
+ * the batch asks together with the host's other stats (one `stat`, one `sha256sum`).
+ */
+export type ReadEntry = string | { stat: string };
+const keyOf = (e: ReadEntry) => (typeof e === 'string' ? e : `stat:${e.stat}`);
 
 export interface ReadAheadStats {
   /** Reads answered from the batch. */
@@ -38,8 +46,8 @@ export interface ReadAheadStats {
 
 interface HostState {
   batch?: Promise<Map<string, ExecResult> | undefined>;
-  /** The reads this run asked for, in first-asked order. */
-  seen: Set<string>;
+  /** The reads this run asked for, in first-asked order (by keyOf). */
+  seen: Map<string, ReadEntry>;
 }
 
 export class ReadAhead {
@@ -48,25 +56,31 @@ export class ReadAhead {
   readonly stats: ReadAheadStats = { served: 0, live: 0, batches: 0 };
 
   /** `recorded`: per host name, the reads of the last run (see ReadAheadStore). */
-  constructor(readonly recorded: ReadonlyMap<string, readonly string[]> = new Map()) {}
+  constructor(readonly recorded: ReadonlyMap<string, readonly ReadEntry[]> = new Map()) {}
 
   private state(host: string): HostState {
     let s = this.hosts.get(host);
-    if (!s) this.hosts.set(host, (s = { seen: new Set() }));
+    if (!s) this.hosts.set(host, (s = { seen: new Map() }));
     return s;
   }
 
   /** Run the host's recorded reads in one command (once per run; not after a write). */
   start(host: string, t: Transport): void {
     const s = this.state(host);
-    const cmds = this.recorded.get(host);
-    if (s.batch || this.writes > 0 || !cmds?.length) return;
-    const batch = batchOf(cmds);
+    const entries = this.recorded.get(host);
+    if (s.batch || this.writes > 0 || !entries?.length) return;
+    const cmds = entries.filter((e): e is string => typeof e === 'string');
+    const paths = entries.flatMap((e) => (typeof e === 'string' ? [] : [e.stat]));
+    const stats = paths.length ? statMany(paths) : undefined;
+    const batch = batchOf(stats ? [...cmds, stats.script.text] : cmds);
     this.stats.batches++;
     s.batch = t.exec(batch.script).then(
       (r) => {
         const out = new Map<string, ExecResult>();
-        batch.parse(r.stdout, r.stderr).forEach((res, i) => res && out.set(cmds[i], res));
+        const results = batch.parse(r.stdout, r.stderr);
+        cmds.forEach((c, i) => results[i] && out.set(c, results[i]!));
+        const st = stats && results[cmds.length];
+        if (stats && st?.code === 0) for (const [text, res] of stats.parse(st.stdout)) out.set(text, res);
         return out;
       },
       () => undefined, // the host's own commands report a lost connection
@@ -76,7 +90,9 @@ export class ReadAhead {
   /** A read-only command: answered from the batch while nothing has been written, else live. */
   async read(host: string, t: Transport, cmd: Shell): Promise<ExecResult> {
     const s = this.state(host);
-    if (cmd.text.length <= MAX_READ_TEXT) s.seen.add(cmd.text);
+    const path = statPathOf(cmd.text);
+    const entry: ReadEntry = path !== undefined ? { stat: path } : cmd.text;
+    if (cmd.text.length <= MAX_READ_TEXT) s.seen.set(keyOf(entry), entry);
     if (this.writes === 0 && s.batch) {
       const answers = await s.batch;
       // Checked again after waiting: a write elsewhere in the meantime ends read-ahead.
@@ -113,8 +129,8 @@ export class ReadAhead {
   }
 
   /** The reads a host's tasks asked for in this run, in order. */
-  reads(host: string): string[] {
-    return [...(this.hosts.get(host)?.seen ?? [])];
+  reads(host: string): ReadEntry[] {
+    return [...(this.hosts.get(host)?.seen.values() ?? [])];
   }
 }
 
@@ -131,7 +147,7 @@ export class ReadAheadStore {
   }
 
   /** The recorded reads per host; empty when there is no record or it cannot be trusted (`warn` says why). */
-  async load(warn: (m: string) => void = () => {}): Promise<Map<string, string[]>> {
+  async load(warn: (m: string) => void = () => {}): Promise<Map<string, ReadEntry[]>> {
     const why = await untrusted([this.dir, path.dirname(this.file), this.file]);
     if (why === 'missing') return new Map();
     if (why) {
@@ -141,9 +157,11 @@ export class ReadAheadStore {
     try {
       const data = JSON.parse(await readFile(this.file, 'utf8')) as { version?: number; hosts?: Record<string, unknown> };
       if (data.version !== VERSION || typeof data.hosts !== 'object' || !data.hosts) return new Map();
-      const out = new Map<string, string[]>();
+      const out = new Map<string, ReadEntry[]>();
+      const valid = (r: unknown): r is ReadEntry =>
+        typeof r === 'string' || (typeof r === 'object' && r !== null && typeof (r as { stat?: unknown }).stat === 'string');
       for (const [h, reads] of Object.entries(data.hosts)) {
-        if (Array.isArray(reads)) out.set(h, reads.filter((r): r is string => typeof r === 'string').slice(0, MAX_READS_PER_HOST));
+        if (Array.isArray(reads)) out.set(h, reads.filter(valid).slice(0, MAX_READS_PER_HOST));
       }
       return out;
     } catch {
@@ -156,10 +174,10 @@ export class ReadAheadStore {
    * exactly its reads; otherwise they are added in front of the old ones, so a partial run
    * does not forget what a whole one needs.
    */
-  async save(old: ReadonlyMap<string, readonly string[]>, runs: { host: string; reads: string[]; whole: boolean }[]): Promise<void> {
-    const hosts: Record<string, readonly string[]> = Object.fromEntries(old);
+  async save(old: ReadonlyMap<string, readonly ReadEntry[]>, runs: { host: string; reads: ReadEntry[]; whole: boolean }[]): Promise<void> {
+    const hosts: Record<string, readonly ReadEntry[]> = Object.fromEntries(old);
     for (const r of runs) {
-      const merged = r.whole ? r.reads : [...new Set([...r.reads, ...(old.get(r.host) ?? [])])];
+      const merged = r.whole ? r.reads : [...new Map([...r.reads, ...(old.get(r.host) ?? [])].map((e) => [keyOf(e), e])).values()];
       hosts[r.host] = merged.slice(0, MAX_READS_PER_HOST);
     }
     await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile, readdir, stat, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile, readdir, stat, rm, mkdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalTransport } from '../helpers/local-transport.js';
 import type { OpContext } from '../../src/ops/types.js';
 import type { Facts } from '../../src/facts/types.js';
-import { planFile, planBlock, planLine, planDirectory, withBlock, withLine } from '../../src/ops/files.js';
+import { planFile, planBlock, planLine, planDirectory, withBlock, withLine, statMany, statCommand } from '../../src/ops/files.js';
 import { planCommand } from '../../src/ops/system.js';
 import { sh } from '../../src/transport/quote.js';
 
@@ -140,4 +140,28 @@ test('values with shell metacharacters reach the filesystem unchanged', async ()
   assert.deepEqual((await readdir(dir)).sort(), [path.basename(evil)]);
   assert.equal(await readFile(evil, 'utf8'), 'safe\n');
   await rm(dir, { recursive: true });
+});
+
+test('statMany answers every path exactly as its own statCommand, with one stat and one sha256sum', async () => {
+  const dir = await tmp();
+  const t = new LocalTransport();
+  await writeFile(path.join(dir, 'plain'), 'x\n');
+  await writeFile(path.join(dir, 'empty'), '');
+  await writeFile(path.join(dir, "it's spaced"), 'y');
+  await writeFile(path.join(dir, '.plain.provision-tmp-dead'), 'left by a killed run');
+  await mkdir(path.join(dir, 'sub'));
+  await symlink(path.join(dir, 'nowhere'), path.join(dir, 'dangling'));
+  await symlink(path.join(dir, 'plain'), path.join(dir, 'link'));
+  const paths = ['plain', 'empty', "it's spaced", 'sub', 'dangling', 'link', 'absent'].map((n) => path.join(dir, n));
+  const many = statMany(paths);
+  const r = await t.exec(many.script);
+  assert.equal(r.code, 0, r.stderr);
+  const answers = many.parse(r.stdout);
+  for (const p of paths) {
+    const own = await t.exec(statCommand(p));
+    assert.deepEqual(answers.get(statCommand(p).text), { stdout: own.stdout, stderr: own.stderr, code: own.code }, p);
+  }
+  assert.match(answers.get(statCommand(paths[0]).text)!.stdout, /provision-tmp-dead/, 'stale temp files are reported too');
+  // Output cut short (the shell killed mid-way): no answers rather than wrong ones.
+  assert.equal(many.parse(r.stdout.slice(0, r.stdout.indexOf(':sha'))).size, 0);
 });

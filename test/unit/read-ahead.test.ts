@@ -10,7 +10,7 @@ import path from 'node:path';
 import { loadInventory } from '../../src/inventory/index.js';
 import { loadPlaybook } from '../../src/runner/playbook.js';
 import { runPlaybook } from '../../src/runner/run.js';
-import { ReadAhead, ReadAheadStore, MAX_READS_PER_HOST } from '../../src/runner/read-ahead.js';
+import { ReadAhead, ReadAheadStore, MAX_READS_PER_HOST, type ReadEntry } from '../../src/runner/read-ahead.js';
 import { emptyFacts } from '../../src/facts/index.js';
 import { LocalTransport } from '../helpers/local-transport.js';
 
@@ -41,7 +41,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** One run of the playbook; `recorded` = the last run's reads (undefined: read-ahead off). */
-async function run(recorded?: Map<string, string[]>) {
+async function run(recorded?: Map<string, ReadEntry[]>) {
   const inv = await loadInventory(path.join(dir, 'inventory.yaml'));
   const playbook = await loadPlaybook(path.join(dir, 'site.yaml'));
   const transports = new Map<string, LocalTransport>();
@@ -71,7 +71,8 @@ test('a no-op run answers every read from one batch per host; the reads recorded
   assert.equal(first.report.hosts.x.changed, 2);
   assert.deepEqual(first.readAhead!.stats, { served: 0, live: 6, batches: 0 });
   assert.equal(first.reads.get('x')!.length, 3, 'two file checks and the value');
-  assert.ok(first.reads.get('x')!.every((c) => c.includes(path.join(dir, 'x'))), 'each host records its own reads');
+  assert.ok(first.reads.get('x')!.every((c) => JSON.stringify(c).includes(path.join(dir, 'x'))), 'each host records its own reads');
+  assert.deepEqual(first.reads.get('x')!.slice(0, 2), [{ stat: path.join(dir, 'x', 'a.conf') }, { stat: path.join(dir, 'x', 'b.conf') }], 'file checks are recorded as stats');
 
   const second = await run(first.reads);
   assert.equal(second.report.hosts.x.changed + second.report.hosts.y.changed, 0, JSON.stringify(second.report.tasks));
