@@ -150,7 +150,10 @@ export interface CommandSpec {
   cmd: Shell;
   /** Skip when this path exists on the host. */
   creates?: string;
-  /** Skip when this command succeeds. */
+  /**
+   * Skip when this command succeeds. A check: it must change nothing on the host (it is run as
+   * a read, so the run's read-ahead may answer it, like any other check).
+   */
   unless?: Shell;
   /** Run even in check mode (read-only commands). */
   readOnly?: boolean;
@@ -162,7 +165,7 @@ export async function planCommand(ctx: OpContext, spec: CommandSpec): Promise<Pl
     if (r.code === 0) return { changed: false, message: `${spec.creates} exists` };
   }
   if (spec.unless) {
-    const r = await ctx.transport.exec(spec.unless);
+    const r = await ctx.read(spec.unless);
     if (r.code === 0) return { changed: false };
   }
   return {

@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -110,6 +110,40 @@ export default { name: 'outside', async tasks() {}, cmd: sh\`echo \${probe}\` };
     // The tree's own roles load compiled, not through tsx.
     const common = (await roleModule.importRole(path.join(REPO, 'roles', 'common'))) as { default: { name: string } };
     assert.equal(common.default.name, 'common');
+  } finally {
+    rmSync(roleDir, { recursive: true, force: true });
+  }
+});
+
+test("an outside role's bundle is kept while its files are unchanged, and rebuilt when one changes", async () => {
+  const entry: string | undefined = await compiledEntry({});
+  assert.ok(entry);
+  const tree = path.resolve(path.dirname(fileURLToPath(entry)), '..', '..');
+  const roleModule = await import(pathToFileURL(path.join(tree, 'src', 'runner', 'role-module.js')).href);
+  const roleDir = mkdtempSync(path.join(tmpdir(), 'provision-outside-cache-'));
+  const bundles = () => readdirSync(path.join(tree, 'outside-roles')).filter((f) => f.endsWith('.mjs'));
+  const past = (s: number) => new Date(Date.now() - s * 1000);
+  try {
+    writeFileSync(path.join(roleDir, 'helper.ts'), 'export const word: string = "one";\n');
+    writeFileSync(path.join(roleDir, 'index.ts'), 'import { word } from "./helper.js";\nexport default { name: "cached", word, async tasks() {} };\n');
+    for (const f of ['helper.ts', 'index.ts']) utimesSync(path.join(roleDir, f), past(60), past(60));
+    const before = new Set(bundles());
+    const a = (await roleModule.importRole(roleDir)) as { default: { word: string } };
+    assert.equal(a.default.word, 'one');
+    const built = bundles().filter((f) => !before.has(f));
+    assert.equal(built.length, 1, 'one bundle written');
+    const ino = statSync(path.join(tree, 'outside-roles', built[0])).ino;
+    const b = (await roleModule.importRole(roleDir)) as { default: { word: string } };
+    assert.equal(b, a, 'unchanged files: the same bundle (the same module)');
+    assert.equal(statSync(path.join(tree, 'outside-roles', built[0])).ino, ino, 'and it was not built again');
+    // A change in a file the role imports (not its index.ts) is seen.
+    writeFileSync(path.join(roleDir, 'helper.ts'), 'export const word: string = "two";\n');
+    utimesSync(path.join(roleDir, 'helper.ts'), past(30), past(30));
+    const c = (await roleModule.importRole(roleDir)) as { default: { word: string } };
+    assert.equal(c.default.word, 'two');
+    const now = bundles().filter((f) => !before.has(f));
+    assert.equal(now.length, 1, 'the old bundle of this role was replaced');
+    assert.notEqual(now[0], built[0]);
   } finally {
     rmSync(roleDir, { recursive: true, force: true });
   }
