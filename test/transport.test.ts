@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HostError } from '../src/errors.js';
 import type { Host } from '../src/inventory/types.js';
+import type { ExecOptions } from '../src/transport/types.js';
 import {
   RecordingTransport,
   SshTransport,
@@ -166,6 +167,26 @@ describe('SshTransport (real sshd)', { skip }, () => {
         await new Promise((res) => setTimeout(res, 100));
       }
       assert.equal(left, '', 'the remote command was killed');
+    });
+
+    it('reuseShell: commands as the login user share one persistent shell; a timeout ends it and the next starts anew', async () => {
+      const parent = async (opts: ExecOptions) => (await t.exec(raw('echo $PPID'), opts)).stdout.trim();
+      const a = await parent({ reuseShell: true });
+      assert.equal(await parent({ reuseShell: true }), a, 'the same `sh -s` ran both');
+      assert.notEqual(await parent({}), a, 'without reuseShell: a session of its own');
+      const r = await t.exec(raw('echo $$; exec sleep 30.5'), { reuseShell: true, timeoutMs: 500 });
+      assert.deepEqual([r.code, r.signal], [null, 'TIMEOUT']);
+      const sleeper = Number(r.stdout.trim());
+      assert.ok(sleeper > 1, `the output so far comes with the timeout: ${JSON.stringify(r.stdout)}`);
+      const b = await parent({ reuseShell: true });
+      assert.notEqual(b, a, 'the timed-out shell was replaced');
+      assert.equal(await parent({ reuseShell: true }), b);
+      // The shell's child outlives it (as a script's children outlive an exec channel's kill): stopped here by its pid.
+      try {
+        process.kill(sleeper, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     });
 
     it('takes only Shell commands', async () => {

@@ -73,9 +73,11 @@ async function runGather(
   opts: { services: string[]; sections?: readonly SectionName[]; sudo: boolean; timeoutMs: number },
 ): Promise<{ stdout: string; ms: number }> {
   const started = performance.now();
+  // In the persistent shell when it is free: no SSH session (sshd fork, login shell) per gather.
   const res = await t.exec(gatherScript({ services: opts.services, sections: opts.sections }), {
     sudo: opts.sudo,
     timeoutMs: opts.timeoutMs,
+    reuseShell: true,
   });
   const ms = Math.round(performance.now() - started);
   if (res.code === null) {

@@ -18,7 +18,9 @@
 // - A command killed by a signal reports the shell's 128+N as its code, not a signal name.
 // - Commands run one at a time: a caller that finds the shell busy gets an exec channel instead
 //   (SshTransport does that), so concurrent commands on a host still run concurrently.
-// - No timeout: SshTransport sends commands with `timeoutMs` over exec channels.
+// - A command's timeout ends the shell (its channel is killed and closed, as an exec channel's
+//   would be): the result is code null, signal 'TIMEOUT', with the output so far; the next
+//   command starts a new shell.
 // - Anything a command leaves running with the shell's stdout/stderr open could write after the
 //   marker; such a command would also hold an exec channel open forever, so none does.
 import { randomBytes } from 'node:crypto';
@@ -47,6 +49,11 @@ class Collector {
     this.done = false;
     this.body = Buffer.alloc(0);
     this.rest = '';
+  }
+
+  /** Everything received so far (for a command cut short). */
+  partial(): Buffer {
+    return Buffer.concat(this.chunks);
   }
 
   /** Feed data; `done` turns true once the marker line is complete. */
@@ -89,8 +96,14 @@ export class RemoteShell {
   /** Commands run through this shell (instrumentation). */
   commands = 0;
 
-  /** `ch` runs `sh -s` (or `sudo ... sh -s`); `ready()` must resolve before the first run(). */
-  constructor(private readonly ch: ClientChannel) {
+  /**
+   * `ch` runs `sh -s` (or `sudo ... sh -s`); `ready()` must resolve before the first run().
+   * `kill` ends the channel's process when a command times out (a KILL signal request).
+   */
+  constructor(
+    private readonly ch: ClientChannel,
+    private readonly kill: (ch: ClientChannel) => void = () => {},
+  ) {
     this.out = new Collector(Buffer.from(`\n${this.boundary}:`));
     this.err = new Collector(Buffer.from(`\n${this.boundary}:`));
     ch.on('data', (d: Buffer) => {
@@ -138,7 +151,7 @@ export class RemoteShell {
   }
 
   /** Run one command (shell text) as `sh -c`, with optional stdin. Only when !busy. */
-  run(text: string, stdin?: string | Buffer): Promise<ExecResult> {
+  run(text: string, stdin?: string | Buffer, timeoutMs?: number): Promise<ExecResult> {
     if (this.current) return Promise.reject(new Error('remote shell busy'));
     if (this.closedReason) return Promise.reject(new Error(this.closedReason));
     this.commands++;
@@ -153,10 +166,35 @@ export class RemoteShell {
       line = `base64 -d <<'${this.boundary}_in' | sh -c ${q(text)}; ${end}${lines.join('\n')}\n${this.boundary}_in\n`;
     }
     return new Promise<ExecResult>((resolve, reject) => {
-      this.current = { resolve, reject };
+      let timer: NodeJS.Timeout | undefined;
+      const current: Pending = {
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.current = current;
       this.out.reset();
       this.err.reset();
       this.ch.write(line);
+      if (timeoutMs !== undefined && timeoutMs > 0) {
+        timer = setTimeout(() => {
+          if (this.current !== current) return;
+          this.current = undefined;
+          this.closedReason ??= 'a command timed out';
+          resolve({ stdout: this.out.partial().toString('utf8'), stderr: this.err.partial().toString('utf8'), code: null, signal: 'TIMEOUT' });
+          try {
+            this.kill(this.ch);
+            this.ch.close();
+          } catch {
+            /* already gone */
+          }
+        }, timeoutMs);
+      }
     });
   }
 

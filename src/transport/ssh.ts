@@ -85,6 +85,15 @@ export interface ChannelStats {
 
 const warnedOff = new WeakSet<(message: string) => void>();
 
+type ShellKind = 'sudo' | 'plain';
+interface ShellSlot {
+  p?: Promise<RemoteShell | undefined>;
+  /** Starts so far (a shell that dies is reopened, a few times at most). */
+  starts: number;
+  off: boolean;
+  live?: RemoteShell;
+}
+
 export class SshTransport implements Transport {
   readonly host: string;
   readonly spec: ConnectionSpec;
@@ -104,13 +113,10 @@ export class SshTransport implements Transport {
   private ownJump?: SshTransport;
   private rootP?: Promise<boolean>;
   private openRetries = 0;
-  private shellP?: Promise<RemoteShell | undefined>;
-  /** Starts of the persistent shell so far (it is reopened if it dies, a few times at most). */
-  private shellStarts = 0;
-  private shellOff = false;
-  /** Commands run by shells that have exited, and the shell open now. */
+  /** The persistent shells (./shell.ts): as root through sudo, and as the login user. */
+  private readonly shells: Record<ShellKind, ShellSlot> = { sudo: { starts: 0, off: false }, plain: { starts: 0, off: false } };
+  /** Commands run by shells that have exited. */
   private shellCommands = 0;
-  private liveShell?: RemoteShell;
 
   constructor(spec: ConnectionSpec, opts: SshTransportOptions = {}) {
     this.spec = spec;
@@ -145,13 +151,15 @@ export class SshTransport implements Transport {
     // isRoot() costs a round trip (id -u) unless the user is named root: only when it matters.
     const root = wantRoot ? await this.isRoot() : this.spec.user === 'root';
     const sudo = wantRoot && !root;
-    // As root (sudo without a password, or a root login): the persistent shell when it is free.
+    // A persistent shell when one is free: through sudo (without a password) for root; as the
+    // login user for a root login's commands, and for others that ask for it (reuseShell).
     const stdinSize = opts.stdin === undefined ? 0 : opts.stdin.length;
-    if (opts.timeoutMs === undefined && stdinSize <= SHELL_STDIN_MAX && (sudo ? this.spec.becomePassword === undefined : root)) {
-      const shell = await this.rootShell(sudo);
+    const kind: ShellKind | undefined = sudo ? (this.spec.becomePassword === undefined ? 'sudo' : undefined) : root || opts.reuseShell ? 'plain' : undefined;
+    if (kind && stdinSize <= SHELL_STDIN_MAX) {
+      const shell = await this.shell(kind);
       if (shell && shell.alive && !shell.busy) {
         try {
-          return await shell.run(cmd.text, opts.stdin);
+          return await shell.run(cmd.text, opts.stdin, opts.timeoutMs);
         } catch (e) {
           if (this.lostReason) throw this.unreachable(`connection to ${this.label} lost: ${this.lostReason}`);
           throw new HostError(this.host, 'failed', `${errMessage(e)} while running a command on ${this.label}`);
@@ -188,10 +196,10 @@ export class SshTransport implements Transport {
   async close(): Promise<void> {
     this.closed = true;
     if (this.connecting) await this.connecting.catch(() => undefined);
-    // Through the keeper, an idle root shell is parked there for the next run (before the end
-    // of this connection, which would end it).
-    if (this.opts.persist && this.client && this.liveShell && !this.lostReason) {
-      this.liveShell.park(sendParkRequest);
+    // Through the keeper, idle shells are parked there for the next run (before the end of
+    // this connection, which would end them).
+    if (this.opts.persist && this.client && !this.lostReason) {
+      for (const slot of Object.values(this.shells)) slot.live?.park(sendParkRequest);
     }
     const client = this.client;
     this.client = undefined;
@@ -205,8 +213,7 @@ export class SshTransport implements Transport {
         client.end();
       });
     }
-    const shell = await this.shellP?.catch(() => undefined);
-    shell?.close();
+    for (const slot of Object.values(this.shells)) (await slot.p?.catch(() => undefined))?.close();
     if (this.ownJump) await this.ownJump.close();
   }
 
@@ -521,63 +528,72 @@ export class SshTransport implements Transport {
       await this.ready();
       if (!this.spec.become) return;
       const root = await this.isRoot();
-      if (root || this.spec.becomePassword === undefined) await this.rootShell(!root);
+      if (root || this.spec.becomePassword === undefined) await this.shell(root ? 'plain' : 'sudo');
     } catch {
       // the command that needs root reports it
     }
   }
 
-  /** The persistent shell's use so far (instrumentation): how often it was started, commands run. */
+  /** The persistent shells' use so far (instrumentation): how often they were started, commands run. */
   get shellStats(): { starts: number; commands: number } {
-    return { starts: this.shellStarts, commands: this.shellCommands + (this.liveShell?.commands ?? 0) };
+    const slots = Object.values(this.shells);
+    return { starts: slots.reduce((n, s) => n + s.starts, 0), commands: slots.reduce((n, s) => n + (s.live?.commands ?? 0), this.shellCommands) };
   }
 
   /**
-   * The persistent root shell (./shell.ts), started on first use: `sudo -n -H -- sh -s`, or
-   * `sh -s` for a root login. Undefined when it cannot be used here (sudo refused, disabled,
-   * too few channel slots to keep one for it): the caller uses an exec channel.
+   * A persistent shell (./shell.ts), started on first use: `sudo -n -H -- sh -s` (kind sudo),
+   * or `sh -s` as the login user (kind plain; root's own shell for a root login). Undefined when
+   * it cannot be used here (sudo refused, disabled, too few channel slots: each shell keeps one,
+   * and at least two stay free for other channels): the caller uses an exec channel.
    */
-  private rootShell(sudo: boolean): Promise<RemoteShell | undefined> {
-    if (this.shellOff || this.opts.persistentShell === false || this.channels.capacity < 3) return Promise.resolve(undefined);
-    this.shellP ??= (async () => {
-      if (this.shellStarts >= 3) {
-        this.shellOff = true;
+  private shell(kind: ShellKind): Promise<RemoteShell | undefined> {
+    const slot = this.shells[kind];
+    // A shell that ended (a timeout killed it) before its channel closed: start the next one now.
+    if (slot.live && !slot.live.alive) {
+      slot.live = undefined;
+      slot.p = undefined;
+    }
+    const others = Object.values(this.shells).filter((o) => o !== slot && o.p).length;
+    if (slot.off || this.opts.persistentShell === false || (!slot.p && this.channels.capacity - others < 3)) return Promise.resolve(undefined);
+    slot.p ??= (async () => {
+      if (slot.starts >= 3) {
+        slot.off = true;
         return undefined;
       }
-      this.shellStarts++;
+      slot.starts++;
       const client = await this.ready();
       const release = await this.channels.acquire();
       let ch: ClientChannel;
       try {
-        ch = await this.openChannel<ClientChannel>('the remote shell', (cb) => client.exec(sudo ? 'sudo -n -H -- sh -s' : 'sh -s', cb));
+        ch = await this.openChannel<ClientChannel>('the remote shell', (cb) => client.exec(kind === 'sudo' ? 'sudo -n -H -- sh -s' : 'sh -s', cb));
       } catch (e) {
         release();
         throw e;
       }
-      const shell = new RemoteShell(ch);
-      this.liveShell = shell;
+      const shell = new RemoteShell(ch, (c) => sendSignal(c, 'KILL'));
+      slot.live = shell;
       ch.on('close', () => {
         release();
         this.shellCommands += shell.commands;
-        if (this.liveShell === shell) this.liveShell = undefined;
-        // Dead (killed, or a command killed it): the next command starts a new one.
-        if (this.shellP === mine) this.shellP = undefined;
+        if (slot.live === shell) slot.live = undefined;
+        // Dead (killed, timed out, or a command killed it): the next command starts a new one.
+        if (slot.p === mine) slot.p = undefined;
       });
       try {
         await shell.ready(Math.max(this.spec.connectTimeoutMs, 5000));
       } catch (e) {
         // e.g. sudo wants a password: every command goes through its own channel, which reports it.
-        this.shellOff = true;
-        this.opts.debug?.(`persistent shell unavailable on ${this.label}: ${errMessage(e)}`);
+        slot.off = true;
+        this.opts.debug?.(`persistent ${kind} shell unavailable on ${this.label}: ${errMessage(e)}`);
         shell.close();
         return undefined;
       }
       return shell;
     })();
-    const mine = this.shellP;
+    const mine = slot.p;
     return mine.catch((e: unknown) => {
       if (e instanceof HostError && e.kind === 'unreachable') throw e;
-      this.shellOff = true;
+      slot.off = true;
       return undefined;
     });
   }

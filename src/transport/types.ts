@@ -16,6 +16,12 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Kill the channel after this many ms (reported as code null, signal 'TIMEOUT'). */
   timeoutMs?: number;
+  /**
+   * Without root too, run in the host's persistent shell when it is free (a command as root
+   * uses the root shell anyway): no new SSH session for it. For commands that need nothing an
+   * exec channel gives: in the shell a signal shows as exit 128+N, and the shell is the parent.
+   */
+  reuseShell?: boolean;
 }
 
 export interface PutOptions {

@@ -75,13 +75,13 @@ test('concurrent callers share one gather; later calls hit the cache', async () 
   assert.equal(typeof cache.lastGatherMs('h1'), 'number');
 });
 
-test('gathers without sudo by default, with the timeout; options honoured', async () => {
+test('gathers without sudo by default, with the timeout, in the persistent shell when free; options honoured', async () => {
   const t = new FakeHost();
   await new FactCache().get(t);
-  assert.deepEqual(t.opts[0], { sudo: false, timeoutMs: 60_000 });
+  assert.deepEqual(t.opts[0], { sudo: false, timeoutMs: 60_000, reuseShell: true });
   const t2 = new FakeHost();
   await new FactCache({ sudo: true, timeoutMs: 5000 }).get(t2);
-  assert.deepEqual(t2.opts[0], { sudo: true, timeoutMs: 5000 });
+  assert.deepEqual(t2.opts[0], { sudo: true, timeoutMs: 5000, reuseShell: true });
 });
 
 test('hosts are cached separately', async () => {
