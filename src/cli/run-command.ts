@@ -37,11 +37,11 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
     }
   }
   // Read-ahead (src/runner/read-ahead.ts): on unless --no-read-ahead or PROVISION_READ_AHEAD=0.
-  const store = values['no-read-ahead'] || process.env.PROVISION_READ_AHEAD === '0' ? undefined : new ReadAheadStore({ inventory: session.inventory.file, playbook: playbook.file });
-  const recorded = store ? await store.load((m) => io.err(`WARNING: ${m}`)) : new Map<string, ReadEntry[]>();
-  const readAhead = store ? new ReadAhead(recorded) : undefined;
   const tags = splitList(values.tags);
   const skipTags = splitList(values['skip-tags']);
+  const store = values['no-read-ahead'] || process.env.PROVISION_READ_AHEAD === '0' ? undefined : new ReadAheadStore({ inventory: session.inventory.file, playbook: playbook.file, tags, skipTags });
+  const recorded = store ? await store.load((m) => io.err(`WARNING: ${m}`)) : new Map<string, ReadEntry[]>();
+  const readAhead = store ? new ReadAhead(recorded) : undefined;
   const progress = io.isTTY ? await listrProgress(io.out, { diff: values.diff }) : plainProgress(io.out, { verbose: values.verbose, diff: values.diff });
   const ac = new AbortController();
   let interrupts = 0;
@@ -75,8 +75,7 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
     });
     await progress.finish();
     if (store && readAhead) {
-      const filtered = !!(tags?.length || skipTags?.length) || report.interrupted;
-      const runs = Object.entries(report.hosts).map(([host, h]) => ({ host, reads: readAhead.reads(host), whole: !filtered && h.status === 'ok' }));
+      const runs = Object.entries(report.hosts).map(([host, h]) => ({ host, reads: readAhead.reads(host), whole: !report.interrupted && h.status === 'ok' }));
       await store.save(recorded, runs).catch((e: Error) => io.err(`WARNING: read-ahead record not saved: ${e.message}`));
     }
     io.out(recapTable(report));

@@ -80,7 +80,7 @@ const PRELUDE = `LC_ALL=C; export LC_ALL
 PATH="\${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin"; export PATH
 has() { command -v "$1" >/dev/null 2>&1; }
 m() { printf '\\n${MARKER_PREFIX}%s${MARKER_SUFFIX}\\n' "$1"; }
-CR=$(printf '\\r')
+CR='\r'
 first() { IFS= read -r l || [ -n "$l" ]; printf '%s\\n' "\${l%"$CR"}"; }
 lines() { while IFS= read -r l || [ -n "$l" ]; do printf '%s%s\\n' "$1" "$l"; done; }
 m ${MARKERS.begin}`;

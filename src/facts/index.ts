@@ -2,7 +2,8 @@
 // refreshed section by section when an op changed something.
 import { HostError } from '../errors.js';
 import type { Transport } from '../transport/types.js';
-import { gatherScript, isValidUnitName, MARKERS, marker, SECTIONS, type SectionName } from './gather.js';
+import { raw } from '../transport/quote.js';
+import { gatherScriptBody, isValidUnitName, MARKERS, marker, SECTIONS, type SectionName } from './gather.js';
 import { emptyFacts, parseGatherOutput, parseGatherPartial, serviceFrom } from './parsers.js';
 import type { Facts, ServiceState } from './types.js';
 
@@ -74,7 +75,7 @@ async function runGather(
 ): Promise<{ stdout: string; ms: number }> {
   const started = performance.now();
   // In the persistent shell when it is free: no SSH session (sshd fork, login shell) per gather.
-  const res = await t.exec(gatherScript({ services: opts.services, sections: opts.sections }), {
+  const res = await t.exec(raw(gatherScriptBody({ services: opts.services, sections: opts.sections })), {
     sudo: opts.sudo,
     timeoutMs: opts.timeoutMs,
     reuseShell: true,

@@ -215,7 +215,7 @@ for i in ${ifaces}; do printf 'iface\t%s\t' "$i"; ${raw(call)} ${FWD_PATH} ${FWD
     if (zones.length === 0 || !zones.every((z) => ZONE_NAME.test(z))) return undefined;
     const second = await ctx.read(
       sh`for z in ${zones}; do printf 'runtime\t%s\t' "$z"; ${raw(call)} ${FWD_PATH} ${FWD + '.zone'} getZoneSettings2 s "$z" || exit 3
-p=$(busctl call ${FWD} ${FWD_PATH}/config ${FWD + '.config'} getZoneByName s "$z" | cut -d'"' -f2)
+p=$(busctl call ${FWD} ${FWD_PATH}/config ${FWD + '.config'} getZoneByName s "$z"); p=\${p#*'"'}; p=\${p%%'"'*}
 [ -n "$p" ] || exit 3
 printf 'permanent\t%s\t' "$z"; ${raw(call)} "$p" ${FWD + '.config.zone'} getSettings2 || exit 3; done`,
     );

@@ -72,7 +72,7 @@ export class ReadAhead {
     const cmds = entries.filter((e): e is string => typeof e === 'string');
     const paths = entries.flatMap((e) => (typeof e === 'string' ? [] : [e.stat]));
     const stats = paths.length ? statMany(paths) : undefined;
-    const batch = batchOf(stats ? [...cmds, stats.script.text] : cmds);
+    const batch = batchOf(cmds, stats ? [stats.script.text] : []);
     this.stats.batches++;
     s.batch = t.exec(batch.script).then(
       (r) => {
@@ -138,11 +138,16 @@ export class ReadAhead {
 export class ReadAheadStore {
   readonly file: string;
 
+  /**
+   * One record per inventory, playbook and tag selection (--tags/--skip-tags choose which tasks,
+   * so which reads, a run makes: each selection keeps its own list, replaced by each whole run).
+   */
   constructor(
-    readonly key: { inventory: string; playbook: string },
+    readonly key: { inventory: string; playbook: string; tags?: readonly string[]; skipTags?: readonly string[] },
     readonly dir = defaultCacheDir(),
   ) {
-    const id = createHash('sha256').update(`${key.inventory}\0${key.playbook}`).digest('hex').slice(0, 16);
+    const sel = `${[...(key.tags ?? [])].sort().join(',')}\0${[...(key.skipTags ?? [])].sort().join(',')}`;
+    const id = createHash('sha256').update(`${key.inventory}\0${key.playbook}\0${sel}`).digest('hex').slice(0, 16);
     this.file = path.join(dir, 'read-ahead', `${id}.json`);
   }
 
@@ -170,9 +175,9 @@ export class ReadAheadStore {
   }
 
   /**
-   * Record this run's reads. A host whose run was whole (it finished, no tag filter) gets
-   * exactly its reads; otherwise they are added in front of the old ones, so a partial run
-   * does not forget what a whole one needs.
+   * Record this run's reads. A host whose run was whole (it finished) gets exactly its reads;
+   * otherwise (it failed, or the run was interrupted) they are added in front of the old ones,
+   * so a partial run does not forget what a whole one needs.
    */
   async save(old: ReadonlyMap<string, readonly ReadEntry[]>, runs: { host: string; reads: ReadEntry[]; whole: boolean }[]): Promise<void> {
     const hosts: Record<string, readonly ReadEntry[]> = Object.fromEntries(old);
@@ -182,7 +187,7 @@ export class ReadAheadStore {
     }
     await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ version: VERSION, inventory: this.key.inventory, playbook: this.key.playbook, hosts }) + '\n', { mode: 0o600 });
+    await writeFile(tmp, JSON.stringify({ version: VERSION, ...this.key, hosts }) + '\n', { mode: 0o600 });
     await rename(tmp, this.file);
   }
 }

@@ -22,17 +22,26 @@ export interface Batch {
   parse(stdout: string, stderr: string): (ExecResult | undefined)[];
 }
 
-export function batchOf(commands: readonly string[]): Batch {
+/**
+ * `commands` run each in a subshell; `ownLast` (trusted snippets of provision's own, e.g. the
+ * stats of src/ops/files.ts statMany) run after them in the batch's shell itself, one fork
+ * fewer each: nothing runs after them that could see what they set. Results come in that
+ * order: commands, then ownLast.
+ */
+export function batchOf(commands: readonly string[], ownLast: readonly string[] = []): Batch {
   const b = randomBytes(16).toString('hex');
-  const lines = commands.map(
-    (c, i) => `( eval ${q(c)} ) </dev/null; printf '\\n%s:%s:%s\\n' ${b} ${i} "$?"; printf '\\n%s:%s\\n' ${b} ${i} >&2`,
-  );
+  const frame = (i: number) => `printf '\\n%s:%s:%s\\n' ${b} ${i} "$?"; printf '\\n%s:%s\\n' ${b} ${i} >&2`;
+  const lines = [
+    ...commands.map((c, i) => `( eval ${q(c)} ) </dev/null; ${frame(i)}`),
+    ...ownLast.map((c, j) => `{ eval ${q(c)}; } </dev/null; ${frame(commands.length + j)}`),
+  ];
+  const all = [...commands, ...ownLast];
   return {
     script: raw(lines.join('\n') + '\nexit 0'),
     parse(stdout, stderr) {
       const outs = frames(stdout, new RegExp(`\\n${b}:(\\d+):(\\d+)\\n`, 'g'));
       const errs = frames(stderr, new RegExp(`\\n${b}:(\\d+)\\n`, 'g'));
-      return commands.map((_, i) => {
+      return all.map((_, i) => {
         const o = outs.get(i);
         const e = errs.get(i);
         return o && e ? { stdout: o.body, stderr: e.body, code: Number(o.code) } : undefined;

@@ -166,7 +166,9 @@ export class SshTransport implements Transport {
         }
       }
     }
-    if (!sudo) return this.run(cmd.text, opts);
+    // A reuseShell command is sh text: through an exec channel too it runs in sh, not in
+    // whatever the login shell is (`sudo ... sh -c` below does the same for root).
+    if (!sudo) return this.run(opts.reuseShell ? sh`sh -c ${cmd.text}`.text : cmd.text, opts);
     const password = this.spec.becomePassword;
     if (password === undefined) {
       return this.run(sh`sudo -n -H -- sh -c ${cmd.text}`.text, opts);

@@ -20,6 +20,7 @@ export interface ExecOptions {
    * Without root too, run in the host's persistent shell when it is free (a command as root
    * uses the root shell anyway): no new SSH session for it. For commands that need nothing an
    * exec channel gives: in the shell a signal shows as exit 128+N, and the shell is the parent.
+   * The command is POSIX sh text: over an exec channel it is run by `sh -c`, not the login shell.
    */
   reuseShell?: boolean;
 }

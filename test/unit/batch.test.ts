@@ -78,3 +78,12 @@ test('no commands: an empty batch parses to nothing', async () => {
   assert.equal(r.code, 0);
   assert.deepEqual(b.parse(r.stdout, r.stderr), []);
 });
+
+test("provision's own snippets run last in the batch's shell itself (no subshell), their results after the commands'", async () => {
+  const b = batchOf(['echo $$', 'exit 4'], ['sh -c "echo \\$PPID"; X=set-here']);
+  const r = await t.exec(b.script);
+  const [shellPid, four, own] = b.parse(r.stdout, r.stderr);
+  assert.equal(four!.code, 4, 'a command exits its subshell only');
+  assert.equal(own!.stdout, shellPid!.stdout, 'the snippet\'s child has the batch shell as its parent: no fork for the snippet');
+  assert.equal(own!.code, 0);
+});

@@ -158,6 +158,11 @@ test('the store: a whole run replaces a host\'s record, a partial one adds to it
   chmodSync(path.dirname(other.file), 0o770);
   assert.deepEqual(await other.load((w) => warnings.push(w)), new Map());
   assert.match(warnings[1], /read-ahead is writable by others \(mode 770\)/);
-  // Keys differ per inventory and playbook.
+  // Keys differ per inventory, playbook and tag selection (the order of the tags aside).
   assert.notEqual(store.file, other.file);
+  const tagged = (tags?: string[], skipTags?: string[]) => new ReadAheadStore({ inventory: '/i.yaml', playbook: '/p.yaml', tags, skipTags }, cache).file;
+  assert.notEqual(tagged(undefined, ['verify']), store.file);
+  assert.notEqual(tagged(['verify']), tagged(undefined, ['verify']));
+  assert.equal(tagged(['a', 'b']), tagged(['b', 'a']));
+  assert.equal(tagged([], []), store.file);
 });
