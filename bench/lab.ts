@@ -382,6 +382,8 @@ export interface ProvisionProfile {
   hosts: HostProfile[];
   /** The slowest tasks (host, task, ms, round trips). */
   slowest: Array<{ host: string; task: string; ms: number; roundTrips: number }>;
+  /** How the tasks' reads were answered (read-ahead, with the record the CLI keeps for the same runs). */
+  readAhead?: { served: number; live: number; batches: number };
 }
 
 /**
@@ -389,17 +391,22 @@ export interface ProvisionProfile {
  * and time every round trip, and time the process start-up separately: where a no-op run's
  * wall time goes (connection set-up, facts, round trips per task, serial plays).
  */
-export async function profileProvision(o: { inventory?: string; check?: boolean; persistSeconds?: number } = {}): Promise<ProvisionProfile> {
+export async function profileProvision(o: { inventory?: string; check?: boolean; persistSeconds?: number; readAhead?: boolean } = {}): Promise<ProvisionProfile> {
   const { loadInventory, matchHosts } = await import('../src/inventory/index.js');
   const { loadPlaybook } = await import('../src/runner/playbook.js');
   const { runPlaybook } = await import('../src/runner/run.js');
   const { TransportPool, SshTransport, connectionSpecFor } = await import('../src/transport/index.js');
   const { FactCache } = await import('../src/facts/index.js');
   const { PersistClient } = await import('../src/transport/persist.js');
+  const { ReadAhead, ReadAheadStore } = await import('../src/runner/read-ahead.js');
   const persist = o.persistSeconds ? new PersistClient({ persistMs: o.persistSeconds * 1000 }) : undefined;
   const start = await measure(process.execPath, [PROVISION_BIN, '--help'], { cwd: REPO });
   const inv = await loadInventory(o.inventory ?? LAB_INVENTORY);
   const playbook = await loadPlaybook(join(REPO, 'playbooks/site.yaml'));
+  // The CLI's own record for `--skip-tags verify` runs of this playbook: the profile runs as it does.
+  const store = o.readAhead === false ? undefined : new ReadAheadStore({ inventory: inv.file, playbook: playbook.file, skipTags: ['verify'] });
+  const recorded = store ? await store.load() : new Map();
+  const readAhead = store ? new ReadAhead(recorded) : undefined;
   const prof = new Map<string, HostProfile>();
   const hp = (host: string) => {
     let p = prof.get(host);
@@ -485,6 +492,7 @@ export async function profileProvision(o: { inventory?: string; check?: boolean;
       forks: 10,
       skipTags: ['verify'],
       prefetch: true,
+      readAhead,
       emit: (e) => {
         if (e.type === 'play') {
           endPlay();
@@ -506,7 +514,8 @@ export async function profileProvision(o: { inventory?: string; check?: boolean;
       .map((t) => ({ host: t.host, task: `${t.role ? t.role + ' : ' : ''}${t.task}`, ms: t.duration, roundTrips: perTask.get(`${t.host}\u0000${t.role ? t.role + ' : ' : ''}${t.task}`) ?? 0 }))
       .sort((a, b) => b.ms - a.ms)
       .slice(0, 12);
-    return { startupMs: start.ms, runMs, plays, hosts: [...prof.values()], slowest };
+    if (store && readAhead) await store.save(recorded, Object.keys(report.hosts).map((host) => ({ host, reads: readAhead.reads(host), whole: true })));
+    return { startupMs: start.ms, runMs, plays, hosts: [...prof.values()], slowest, readAhead: report.readAhead };
   } finally {
     await pool.closeAll();
   }
@@ -520,5 +529,6 @@ export function profileTable(p: ProvisionProfile): string {
   ]);
   const plays = p.plays.map((x) => `${x.play}: ${r(x.ms)}`).join(', ');
   const slow = table([['slowest tasks', 'host', 'time', 'round trips'], ...p.slowest.map((s) => [s.task, s.host, r(s.ms), String(s.roundTrips)])]);
-  return [`process start-up (node + CLI, --help): ${r(p.startupMs)}; the run itself in-process: ${r(p.runMs)}; plays: ${plays}`, hosts, slow].join('\n');
+  const ra = p.readAhead ? `; reads: ${p.readAhead.served} from the read-ahead batches (${p.readAhead.batches}), ${p.readAhead.live} live` : '; read-ahead off';
+  return [`process start-up (node + CLI, --help): ${r(p.startupMs)}; the run itself in-process: ${r(p.runMs)}; plays: ${plays}${ra}`, hosts, slow].join('\n');
 }
