@@ -13,6 +13,7 @@ import { runPlaybook } from '../../src/runner/run.js';
 import { ReadAhead, ReadAheadStore, MAX_READS_PER_HOST, type ReadEntry } from '../../src/runner/read-ahead.js';
 import { emptyFacts } from '../../src/facts/index.js';
 import { LocalTransport } from '../helpers/local-transport.js';
+import type { EventSink } from '../../src/runner/events.js';
 
 let dir = '';
 before(() => {
@@ -41,7 +42,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** One run of the playbook; `recorded` = the last run's reads (undefined: read-ahead off). */
-async function run(recorded?: Map<string, ReadEntry[]>) {
+async function run(recorded?: Map<string, ReadEntry[]>, emit?: EventSink) {
   const inv = await loadInventory(path.join(dir, 'inventory.yaml'));
   const playbook = await loadPlaybook(path.join(dir, 'site.yaml'));
   const transports = new Map<string, LocalTransport>();
@@ -58,6 +59,7 @@ async function run(recorded?: Map<string, ReadEntry[]>) {
     gatherFacts: async () => emptyFacts(),
     prefetch: true,
     readAhead,
+    emit,
   });
   const reads = new Map([...inv.hosts.keys()].map((h) => [h, readAhead?.reads(h) ?? []]));
   const commands = new Map([...transports].map(([h, t]) => [h, t.commands.length]));
@@ -106,29 +108,12 @@ test('after a write on one host, another host\'s reads go live too, and see what
   // y's batch runs at the start; y's value changes after that but before y's turn (serial),
   // while x writes (repairs a.conf): y must read the value live and see v2.
   writeFileSync(path.join(dir, 'y', 'value'), 'v1\n');
-  const inv = await loadInventory(path.join(dir, 'inventory.yaml'));
-  const playbook = await loadPlaybook(path.join(dir, 'site.yaml'));
-  const readAhead = new ReadAhead(recorded);
-  const ts = new Map<string, LocalTransport>();
-  const report = await runPlaybook({
-    inventory: inv,
-    playbook,
-    selectHosts: () => [...inv.hosts.values()],
-    connect: async (h) => {
-      let t = ts.get(h.name);
-      if (!t) ts.set(h.name, (t = new LocalTransport(h.name)));
-      return t;
-    },
-    gatherFacts: async () => emptyFacts(),
-    prefetch: true,
-    readAhead,
-    emit: (e) => {
-      if (e.type === 'task-end' && e.result.host === 'x' && e.result.task === 'first') writeFileSync(path.join(dir, 'y', 'value'), 'v2\n');
-    },
+  const { report, readAhead } = await run(recorded, (e) => {
+    if (e.type === 'task-end' && e.result.host === 'x' && e.result.task === 'first') writeFileSync(path.join(dir, 'y', 'value'), 'v2\n');
   });
   assert.equal(report.tasks.find((t) => t.host === 'x' && t.task === 'first')?.status, 'changed');
   assert.equal(report.tasks.find((t) => t.host === 'y' && t.task === 'read a value')?.message, 'v2');
-  assert.equal(readAhead.stats.served, 1, 'only x\'s first read (the one that found the drift) came from the batch');
+  assert.equal(readAhead!.stats.served, 1, 'only x\'s first read (the one that found the drift) came from the batch');
 });
 
 test('the store: a whole run replaces a host\'s record, a partial one adds to it; capped; kept only if private', async () => {
