@@ -137,8 +137,10 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
   // whichever role (or the prefetch) asks first. A role that fails to load counts as "all";
   // its play reports the error.
   const planned = new Map<string, Set<SectionName>>();
+  // Each play's hosts (after --limit), resolved once for the plan, the prefetch and the run.
+  const playHosts = new Map(o.playbook.plays.map((play) => [play, o.selectHosts(play.hosts).filter((h) => !o.limit || o.limit.has(h.name))]));
   for (const play of o.playbook.plays) {
-    const hosts = o.selectHosts(play.hosts).filter((h) => !o.limit || o.limit.has(h.name));
+    const hosts = playHosts.get(play)!;
     if (!hosts.length) continue;
     const need = new Set<SectionName>();
     for (const ref of play.roles) {
@@ -170,17 +172,19 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
     const t0 = Date.now();
     emit({ type: 'host-start', host: host.name });
     const s = summary(host.name);
+    const unreachable = (message: string): false => {
+      s.unreachable++;
+      s.status = 'unreachable';
+      s.message = redact(message);
+      dead.add(host.name);
+      emit({ type: 'host-end', host: host.name, status: 'unreachable', message: s.message });
+      return false;
+    };
     let transport: Transport;
     try {
       transport = await o.connect(host);
     } catch (e) {
-      const msg = redact(e instanceof Error ? e.message : String(e));
-      s.unreachable++;
-      s.status = 'unreachable';
-      s.message = msg;
-      dead.add(host.name);
-      emit({ type: 'host-end', host: host.name, status: 'unreachable', message: msg });
-      return false;
+      return unreachable(e instanceof Error ? e.message : String(e));
     }
     o.readAhead?.start(host.name, transport);
     try {
@@ -189,22 +193,19 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       return true;
     } catch (e) {
       dead.add(host.name);
-      // A failure followed at once by the loss of the connection (a host powered off while a
-      // command ran: "Killed", then the connection drops) is the host being unreachable.
-      const lostToo = !(e instanceof Interrupted) && !(e instanceof HostError && e.kind === 'unreachable') && (await transport.lostWithin?.(1500).catch(() => false));
-      if (lostToo) {
-        s.unreachable++;
-        s.status = 'unreachable';
-        s.message = redact(`connection to ${host.name} lost (${s.message ?? (e instanceof Error ? e.message : String(e))})`);
-        emit({ type: 'host-end', host: host.name, status: 'unreachable', message: s.message });
+      // Unreachable: the connection was lost, or a failure was followed at once by the loss of
+      // the connection (a host powered off while a command ran: "Killed", then it drops).
+      const lost =
+        e instanceof HostError && e.kind === 'unreachable'
+          ? e.message
+          : !(e instanceof Interrupted) && (await transport.lostWithin?.(1500).catch(() => false))
+            ? `connection to ${host.name} lost (${s.message ?? (e instanceof Error ? e.message : String(e))})`
+            : undefined;
+      if (lost !== undefined) {
+        unreachable(lost);
       } else if (e instanceof Interrupted) {
         s.status = 'interrupted';
         emit({ type: 'host-end', host: host.name, status: 'interrupted' });
-      } else if (e instanceof HostError && e.kind === 'unreachable') {
-        s.unreachable++;
-        s.status = 'unreachable';
-        s.message = redact(e.message);
-        emit({ type: 'host-end', host: host.name, status: 'unreachable', message: s.message });
       } else {
         s.status = 'failed';
         if (!(e instanceof TaskFailed)) {
@@ -348,9 +349,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
 
   if (o.prefetch) {
     const all = new Map<string, Host>();
-    for (const play of o.playbook.plays) {
-      for (const h of o.selectHosts(play.hosts)) if (!o.limit || o.limit.has(h.name)) all.set(h.name, h);
-    }
+    for (const hosts of playHosts.values()) for (const h of hosts) all.set(h.name, h);
     void limitConcurrency([...all.values()], o.forks ?? 10, async (h) => {
       if (o.signal?.aborted) return;
       try {
@@ -366,7 +365,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
 
   for (const play of o.playbook.plays) {
     if (fatal || o.signal?.aborted) break;
-    const hosts = o.selectHosts(play.hosts).filter((h) => (!o.limit || o.limit.has(h.name)) && !dead.has(h.name));
+    const hosts = playHosts.get(play)!.filter((h) => !dead.has(h.name));
     emit({ type: 'play', play: play.name, hosts: hosts.map((h) => h.name) });
     if (hosts.length === 0) continue;
     const size = play.serial ?? hosts.length;

@@ -82,26 +82,19 @@ export async function runKeeper(dir: string): Promise<number> {
     const key = JSON.stringify({ spec: req.spec, stamp: req.stamp });
     const found = upstreams.get(key);
     if (found && !found.dead) return found;
-    const up: Upstream = {
-      key,
-      transport: undefined as never,
-      ready: undefined as never,
-      users: new Set(),
-      persistMs: req.persistMs,
-      warnings: [],
-      attaches: 0,
-      parked: new Map(),
-    };
-    up.transport = new SshTransport(req.spec, {
-      warn: (m) => up.warnings.push(m),
+    // The callbacks below run only once the connection attempt is under way, after `up` is set.
+    let up: Upstream;
+    const warnings: string[] = [];
+    const transport = new SshTransport(req.spec, {
+      warn: (m) => warnings.push(m),
       persistentShell: false,
       onLost: (reason) => drop(up, `lost: ${reason}`),
     });
-    up.ready = up.transport.connect().then(
+    const ready = transport.connect().then(
       async () => {
-        log(`${up.transport.label}: connected in ${Math.round(up.transport.connectMs ?? 0)} ms`);
+        log(`${transport.label}: connected in ${Math.round(transport.connectMs ?? 0)} ms`);
         // Every run asks whether it logged in as root (sudo or not): asked once here instead.
-        const r = await up.transport.exec(sh`id -u`, { sudo: false }).catch(() => undefined);
+        const r = await transport.exec(sh`id -u`, { sudo: false }).catch(() => undefined);
         if (r?.code === 0 && /^\d+$/.test(r.stdout.trim())) up.uid = Number(r.stdout.trim());
       },
       (e: unknown) => {
@@ -109,6 +102,7 @@ export async function runKeeper(dir: string): Promise<number> {
         throw e;
       },
     );
+    up = { key, transport, ready, users: new Set(), persistMs: req.persistMs, warnings, attaches: 0, parked: new Map() };
     up.ready.catch(() => undefined);
     upstreams.set(key, up);
     return up;

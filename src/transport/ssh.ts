@@ -988,11 +988,22 @@ async function fsyncIfSupported(sftp: SFTPWrapper, handle: Buffer): Promise<void
  * to the protocol directly while the channel is open. A server without signal support ignores it
  * (OpenSSH >= 7.9 kills the command's process group).
  */
+/**
+ * A channel's id and ssh2's protocol object, reached into ssh2's internals: ssh2 sends only the
+ * standard signal names itself, and no window-change without a pty. Undefined unless the
+ * channel is open (or half-closed by our EOF, `eof` true) and the internals look as expected.
+ */
+function channelProtocol(ch: ClientChannel, eof: boolean): { id: number; protocol: Record<string, unknown> } | undefined {
+  const c = ch as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: Record<string, unknown> } };
+  const state = c.outgoing?.state;
+  if (!(state === 'open' || (eof && state === 'eof')) || typeof c.outgoing?.id !== 'number' || !c._client?._protocol) return undefined;
+  return { id: c.outgoing.id, protocol: c._client._protocol };
+}
+
 export function sendSignal(ch: ClientChannel, name: string): void {
-  const c = ch as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { signal(id: number, sig: string): void } } };
   try {
-    const state = c.outgoing?.state;
-    if ((state === 'open' || state === 'eof') && typeof c.outgoing?.id === 'number' && c._client?._protocol) c._client._protocol.signal(c.outgoing.id, name);
+    const p = channelProtocol(ch, true);
+    if (p && typeof p.protocol.signal === 'function') (p.protocol.signal as (id: number, sig: string) => void).call(p.protocol, p.id, name);
     else ch.signal(name);
   } catch {
     // not supported: closing the channel is all we can do
@@ -1001,9 +1012,11 @@ export function sendSignal(ch: ClientChannel, name: string): void {
 
 /** Ask the connection keeper to keep this channel's idle shell (see PARK_MAGIC). */
 function sendParkRequest(ch: ClientChannel): void {
-  const c = ch as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { windowChange(id: number, rows: number, cols: number, height: number, width: number): void } } };
   try {
-    if (c.outgoing?.state === 'open' && typeof c.outgoing.id === 'number') c._client?._protocol?.windowChange(c.outgoing.id, 0, 0, PARK_MAGIC, PARK_MAGIC);
+    const p = channelProtocol(ch, false);
+    if (p && typeof p.protocol.windowChange === 'function') {
+      (p.protocol.windowChange as (id: number, rows: number, cols: number, height: number, width: number) => void).call(p.protocol, p.id, 0, 0, PARK_MAGIC, PARK_MAGIC);
+    }
   } catch {
     // not parked: the shell ends with the connection
   }
