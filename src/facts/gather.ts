@@ -118,7 +118,7 @@ for c in firewall-cmd nft iptables; do has "$c" && printf 'bin=%s\\n' "$c"; done
 set --
 if [ -n "\${fw+x}" ]; then set -- $fw
 printf 'unit-firewalld=%s\\nunit-nftables=%s\\nunit-iptables=%s\\n' "$1" "$2" "$3"
-elif has systemctl; then set -- $(systemctl is-active -- firewalld nftables iptables 2>/dev/null)
+elif has systemctl; then set -- $(systemctl is-active -- ${FIREWALL_UNITS.join(' ')} 2>/dev/null)
 printf 'unit-firewalld=%s\\nunit-nftables=%s\\nunit-iptables=%s\\n' "$1" "$2" "$3"; fi
 if has firewall-cmd && [ "$1" != active ]; then printf 'firewall-cmd-state=%s\\n' "$(firewall-cmd --state 2>&1 | first)"; fi
 u=; if [ -r /proc/self/status ]; then while read -r k r e _; do if [ "$k" = Uid: ]; then u=$e; break; fi; done < /proc/self/status; fi
@@ -194,7 +194,7 @@ m ${MARKERS.services}`;
     : '';
   const head1 = extra.length ? `case $u in ${extra.join('|')}) x=1;; *) x=; printf 'unit=%s\\n' "$u";; esac` : `printf 'unit=%s\\n' "$u"`;
   const print = extra.length ? `[ -n "$x" ] || printf '%s\\n' "$l"` : `printf '%s\\n' "$l"`;
-  const after = opts.firewallUnits ? `\nfw="\${a_firewalld:-unknown} \${a_nftables:-unknown} \${a_iptables:-unknown}"` : '';
+  const after = opts.firewallUnits ? `\nfw="${FIREWALL_UNITS.map((u) => `\${a_${u}:-unknown}`).join(' ')}"` : '';
   const fallback = units.length
     ? sh`nb=; for u in ${units}; do printf 'unit=%s\\n' "$u"
 if ! has systemctl; then echo 'error=systemctl: command not found'

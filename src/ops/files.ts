@@ -47,11 +47,14 @@ export function parseStat(stdout: string): RemoteStat {
   return { exists: true, mode: parseInt(mode, 8), owner, group, type, sha256: sha || undefined, stale };
 }
 
+/** Lists (marked) the temp files an interrupted upload to `p` left beside it; shell builtins only. */
+function staleTemps(p: string): Shell {
+  return sh`for f in ${path.posix.dirname(p)}/.${path.posix.basename(p)}.provision-tmp-*; do [ -e "$f" ] && printf '%s\t%s\n' ${STALE_MARK} "$f"; done`;
+}
+
 /** The read remoteStat asks: stale temp files, then type, mode, owner, group and sha256 of a path. */
 export function statCommand(p: string): Shell {
-  const dir = path.posix.dirname(p);
-  const base = path.posix.basename(p);
-  const cmd = sh`for f in ${dir}/.${base}.provision-tmp-*; do [ -e "$f" ] && printf '%s\t%s\n' ${STALE_MARK} "$f"; done; if [ -e ${p} ]; then printf '%s\t' ${STAT_MARK}; stat --printf '%a\t%U\t%G\t%F\t' -- ${p}; if [ -f ${p} ]; then sha256sum < ${p}; else echo; fi; else printf '%s\tabsent\n' ${STAT_MARK}; fi`;
+  const cmd = sh`${staleTemps(p)}; if [ -e ${p} ]; then printf '%s\t' ${STAT_MARK}; stat --printf '%a\t%U\t%G\t%F\t' -- ${p}; if [ -f ${p} ]; then sha256sum < ${p}; else echo; fi; else printf '%s\tabsent\n' ${STAT_MARK}; fi`;
   statPaths.set(cmd.text, p);
   return cmd;
 }
@@ -73,11 +76,7 @@ export function statMany(paths: readonly string[]): { script: Shell; parse(stdou
   const b = randomBytes(8).toString('hex');
   // Per path: a header saying what `[ -f ]` and `[ -e ]` say of it (as statCommand asks them),
   // then its stale temp files (shell builtins only).
-  const heads = paths.map((p, i) => {
-    const dir = path.posix.dirname(p);
-    const base = path.posix.basename(p);
-    return sh`if [ -f ${p} ]; then h=f; elif [ -e ${p} ]; then h=e; else h=a; fi; printf '%s:%s:%s\n' ${b} ${i} "$h"; for f in ${dir}/.${base}.provision-tmp-*; do [ -e "$f" ] && printf '%s\t%s\n' ${STALE_MARK} "$f"; done`.text;
-  });
+  const heads = paths.map((p, i) => sh`if [ -f ${p} ]; then h=f; elif [ -e ${p} ]; then h=e; else h=a; fi; printf '%s:%s:%s\n' ${b} ${i} "$h"; ${staleTemps(p)}`.text);
   const all = [...paths];
   const script = raw(
     [

@@ -12,7 +12,7 @@
 //
 // The record (which reads, never their answers) lives in the user's cache directory
 // (PROVISION_CACHE_DIR, else $XDG_CACHE_HOME/provision or ~/.cache/provision), one file per
-// inventory and playbook; it is used only when that directory and file belong to the user and
+// inventory, playbook and tag selection; it is used only when that directory and file belong to the user and
 // nobody else can write them: its commands run as root on the hosts.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
@@ -134,7 +134,7 @@ export class ReadAhead {
   }
 }
 
-/** Where the reads of one inventory + playbook are recorded between runs. */
+/** Where the reads of one inventory, playbook and tag selection are recorded between runs. */
 export class ReadAheadStore {
   readonly file: string;
 

@@ -993,8 +993,12 @@ async function fsyncIfSupported(sftp: SFTPWrapper, handle: Buffer): Promise<void
  * standard signal names itself, and no window-change without a pty. Undefined unless the
  * channel is open (or half-closed by our EOF, `eof` true) and the internals look as expected.
  */
-function channelProtocol(ch: ClientChannel, eof: boolean): { id: number; protocol: Record<string, unknown> } | undefined {
-  const c = ch as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: Record<string, unknown> } };
+interface ChannelProtocol {
+  signal?(id: number, sig: string): void;
+  windowChange?(id: number, rows: number, cols: number, height: number, width: number): void;
+}
+function channelProtocol(ch: ClientChannel, eof: boolean): { id: number; protocol: ChannelProtocol } | undefined {
+  const c = ch as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: ChannelProtocol } };
   const state = c.outgoing?.state;
   if (!(state === 'open' || (eof && state === 'eof')) || typeof c.outgoing?.id !== 'number' || !c._client?._protocol) return undefined;
   return { id: c.outgoing.id, protocol: c._client._protocol };
@@ -1003,7 +1007,7 @@ function channelProtocol(ch: ClientChannel, eof: boolean): { id: number; protoco
 export function sendSignal(ch: ClientChannel, name: string): void {
   try {
     const p = channelProtocol(ch, true);
-    if (p && typeof p.protocol.signal === 'function') (p.protocol.signal as (id: number, sig: string) => void).call(p.protocol, p.id, name);
+    if (p?.protocol.signal) p.protocol.signal(p.id, name);
     else ch.signal(name);
   } catch {
     // not supported: closing the channel is all we can do
@@ -1014,9 +1018,7 @@ export function sendSignal(ch: ClientChannel, name: string): void {
 function sendParkRequest(ch: ClientChannel): void {
   try {
     const p = channelProtocol(ch, false);
-    if (p && typeof p.protocol.windowChange === 'function') {
-      (p.protocol.windowChange as (id: number, rows: number, cols: number, height: number, width: number) => void).call(p.protocol, p.id, 0, 0, PARK_MAGIC, PARK_MAGIC);
-    }
+    p?.protocol.windowChange?.(p.id, 0, 0, PARK_MAGIC, PARK_MAGIC);
   } catch {
     // not parked: the shell ends with the connection
   }
