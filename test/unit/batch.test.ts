@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalTransport } from '../helpers/local-transport.js';
-import { batchOf } from '../../src/transport/batch.js';
+import { batchOf, isSimpleCommand } from '../../src/transport/batch.js';
 import { sh, raw } from '../../src/transport/quote.js';
 
 const t = new LocalTransport();
@@ -86,4 +86,29 @@ test("provision's own snippets run last in the batch's shell itself (no subshell
   assert.equal(four!.code, 4, 'a command exits its subshell only');
   assert.equal(own!.stdout, shellPid!.stdout, 'the snippet\'s child has the batch shell as its parent: no fork for the snippet');
   assert.equal(own!.code, 0);
+});
+
+test('a simple command runs without a subshell and answers as alone; anything that could change the shell keeps its subshell', async () => {
+  // The 4th field of /proc/self/stat is the parent's pid: the batch's shell itself ($$) when
+  // cat ran without a subshell.
+  const cmds = ['cat /proc/self/stat', 'echo $$', 'X=leaked', 'cd /', 'set -e', 'exit 3', 'pwd; echo "x=${X-unset}"', "printf '%s\\n' 'a b' c", 'false', 'echo after'];
+  const b = batchOf(cmds);
+  const r = await t.exec(b.script);
+  const res = b.parse(r.stdout, r.stderr);
+  assert.equal(res[0]!.stdout.split(' ')[3], res[1]!.stdout.trim(), 'cat is a child of the batch shell: no subshell');
+  assert.equal(res[5]!.code, 3);
+  assert.equal(res[6]!.stdout, `${process.cwd()}\nx=unset\n`, 'assignment, cd and set stayed in their subshells');
+  assert.deepEqual(res[7], { stdout: 'a b\nc\n', stderr: '', code: 0 });
+  assert.equal(res[8]!.code, 1);
+  assert.deepEqual(res[9], { stdout: 'after\n', stderr: '', code: 0 });
+  // Simple commands give what they give alone, stderr and exit codes too.
+  const { batched, alone } = await both(['cat /nonexistent', "printf '%s|' 'x y' z", 'test -e /', 'test -e /nonexistent', 'ls -d / /nonexistent']);
+  batched.forEach((x, i) => assert.deepEqual(x, { stdout: alone[i].stdout, stderr: alone[i].stderr, code: alone[i].code }));
+});
+
+test('what counts as a simple command', () => {
+  for (const c of ['cat -- /etc/hosts', "cat -- '/etc/a file'", 'test -e /x', 'nft list table inet provision', 'start-stop-daemon --status --pidfile /run/a.pid'])
+    assert.ok(isSimpleCommand(c), c);
+  for (const c of ['', 'X=1', 'X=1 cat f', 'cd /', 'exit 3', 'set -e', 'read x', 'export A', '. ./f', 'eval x', 'exec cat', 'cat $HOME', 'cat a; rm b', 'cat a && b', 'cat >x', 'cat <x', 'echo *', 'cat ~/x', 'cat `id`', "cat 'a'\\''b'", "'cat' x", 'cat  x', 'cat x\nrm y', 'cat "x"'])
+    assert.ok(!isSimpleCommand(c), JSON.stringify(c));
 });
