@@ -56,6 +56,24 @@ test('planFirewalld: every rule present at runtime and permanently -> no change,
   assert.ok(cmds.every((c) => !c.includes('firewall-cmd')));
 });
 
+test('planFirewalld: an interface bound to another zone (getActiveZones) -> both zones read, the rules planned in each', async () => {
+  // Captured with eth1 bound to zone trusted at runtime (firewall-cmd --zone=trusted --add-interface=eth1).
+  const t = new RecordingTransport('ka67', {
+    answers: [
+      ['getDefaultZone', { stdout: fixture('bus-first-eth1-trusted.txt') }],
+      ['getZoneSettings2', { stdout: SECOND }],
+    ],
+    fallback: { code: 127, stderr: 'unexpected command' },
+  });
+  const plan = await planFirewalld(ctx(t, true), POLICY, ['eth0', 'eth1']);
+  const cmds = t.log.filter((e) => e.kind === 'exec').map((e) => (e as { cmd: string }).cmd);
+  assert.equal(cmds.length, 2);
+  assert.match(cmds[1], /^for z in public trusted; do/, 'eth0 in the default zone, eth1 in trusted');
+  // Zone trusted has no settings in the answer: all its rules and SSH ports are to add.
+  assert.equal(plan.changed, true);
+  assert.match(plan.message ?? '', /in zone\(s\) public, trusted$/);
+});
+
 test('planFirewalld: a rule missing from the permanent config only -> one permanent rich rule to add', async () => {
   const missing = 'rule family=\\"ipv4\\" destination address=\\"10.16.8.101\\" port port=\\"80\\" protocol=\\"tcp\\" accept';
   const lines = SECOND.split('\n').map((l) => (l.startsWith('permanent') ? l.replace(`"${missing}",`, '').replace(`,"${missing}"`, '') : l));
