@@ -2,7 +2,7 @@ import path from 'node:path';
 import { EXIT } from '../errors.js';
 import { loadPlaybook } from '../runner/playbook.js';
 import { runPlaybook, exitStatus } from '../runner/run.js';
-import { plainProgress, listrProgress } from '../runner/progress.js';
+import { plainProgress, listrProgress, lateProgress } from '../runner/progress.js';
 import { recapTable, writeJsonReport } from '../report/recap.js';
 import { matchHosts, varPosition } from '../inventory/index.js';
 import { openSession } from './session.js';
@@ -42,7 +42,7 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
   const store = values['no-read-ahead'] || process.env.PROVISION_READ_AHEAD === '0' ? undefined : new ReadAheadStore({ inventory: session.inventory.file, playbook: playbook.file, tags, skipTags });
   const recorded = store ? await store.load((m) => io.err(`WARNING: ${m}`)) : new Map<string, ReadEntry[]>();
   const readAhead = store ? new ReadAhead(recorded) : undefined;
-  const progress = io.isTTY ? await listrProgress(io.out, { diff: values.diff }) : plainProgress(io.out, { verbose: values.verbose, diff: values.diff });
+  const progress = io.isTTY ? lateProgress(listrProgress(io.out, { diff: values.diff })) : plainProgress(io.out, { verbose: values.verbose, diff: values.diff });
   const ac = new AbortController();
   let interrupts = 0;
   const onSigint = () => {

@@ -12,6 +12,24 @@ export interface Progress {
 
 type Write = (line: string) => void;
 
+/**
+ * A progress display that is still loading (listr2 takes ~50 ms to import): the run starts at
+ * once, and the events before it is ready are shown, in order, when it is.
+ */
+export function lateProgress(loading: Promise<Progress>): Progress {
+  let ready: Progress | undefined;
+  const queue: RunEvent[] = [];
+  const loaded = loading.then((p) => {
+    for (const e of queue.splice(0)) p.onEvent(e);
+    ready = p;
+    return p;
+  });
+  return {
+    onEvent: (e) => (ready ? ready.onEvent(e) : void queue.push(e)),
+    finish: async () => (await loaded).finish(),
+  };
+}
+
 export function plainProgress(write: Write, opts: { verbose?: boolean; diff?: boolean } = {}): Progress {
   return {
     onEvent(e) {

@@ -139,20 +139,21 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
   const planned = new Map<string, Set<SectionName>>();
   // Each play's hosts (after --limit), resolved once for the plan, the prefetch and the run.
   const playHosts = new Map(o.playbook.plays.map((play) => [play, o.selectHosts(play.hosts).filter((h) => !o.limit || o.limit.has(h.name))]));
-  for (const play of o.playbook.plays) {
-    const hosts = playHosts.get(play)!;
-    if (!hosts.length) continue;
-    const need = new Set<SectionName>();
-    for (const ref of play.roles) {
-      const def = await loadRole(ref).then((r) => r.def, () => undefined);
-      for (const s of def ? sectionsOf(def) : SECTIONS) need.add(s);
-    }
-    for (const h of hosts) {
-      const set = planned.get(h.name) ?? new Set<SectionName>();
-      for (const s of need) set.add(s);
-      planned.set(h.name, set);
-    }
-  }
+  const rolesLoaded = (async () => {
+    const plays = o.playbook.plays.filter((play) => playHosts.get(play)!.length);
+    // Every role starts loading at once; their declared sections are merged play by play.
+    const defs = await Promise.all(plays.map((play) => Promise.all(play.roles.map((ref) => loadRole(ref).then((r) => r.def, () => undefined)))));
+    plays.forEach((play, i) => {
+      const hosts = playHosts.get(play)!;
+      const need = new Set<SectionName>();
+      for (const def of defs[i]) for (const s of def ? sectionsOf(def) : SECTIONS) need.add(s);
+      for (const h of hosts) {
+        const set = planned.get(h.name) ?? new Set<SectionName>();
+        for (const s of need) set.add(s);
+        planned.set(h.name, set);
+      }
+    });
+  })();
   /**
    * A host's facts: gathered once per run (by the prefetch or its first role: every section
    * its roles read), then shared; a section nobody planned for is gathered when first read.
@@ -167,6 +168,28 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
   };
   const shared = new Map<string, unknown>();
   let fatal = false;
+
+  // The prefetch starts before the roles are loaded: connecting and the read-ahead batch need
+  // only the inventory and the record, so the hosts work while this process loads the roles
+  // (and their templates' engine); the fact gathering, which asks for the sections the roles
+  // read, follows once they are loaded.
+  if (o.prefetch) {
+    const all = new Map<string, Host>();
+    for (const hosts of playHosts.values()) for (const h of hosts) all.set(h.name, h);
+    void limitConcurrency([...all.values()], o.forks ?? 10, async (h) => {
+      if (o.signal?.aborted) return;
+      try {
+        const t = await o.connect(h);
+        o.readAhead?.start(h.name, t);
+        await rolesLoaded;
+        const need = planned.get(h.name) ?? new Set<SectionName>();
+        await Promise.allSettled([need.size ? factsOf(t, h, [...need]) : undefined, t.warm?.()]);
+      } catch {
+        // reported by the play that reaches the host
+      }
+    });
+  }
+  await rolesLoaded;
 
   const runHost = async (play: Play, host: Host): Promise<boolean> => {
     const t0 = Date.now();
@@ -346,22 +369,6 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       await handler(hr);
     }
   };
-
-  if (o.prefetch) {
-    const all = new Map<string, Host>();
-    for (const hosts of playHosts.values()) for (const h of hosts) all.set(h.name, h);
-    void limitConcurrency([...all.values()], o.forks ?? 10, async (h) => {
-      if (o.signal?.aborted) return;
-      try {
-        const t = await o.connect(h);
-        const need = planned.get(h.name) ?? new Set<SectionName>();
-        o.readAhead?.start(h.name, t);
-        await Promise.allSettled([need.size ? factsOf(t, h, [...need]) : undefined, t.warm?.()]);
-      } catch {
-        // reported by the play that reaches the host
-      }
-    });
-  }
 
   for (const play of o.playbook.plays) {
     if (fatal || o.signal?.aborted) break;

@@ -14,6 +14,7 @@ import { HostError } from '../../src/errors.js';
 import { RecordingTransport } from '../../src/transport/recording.js';
 import type { Facts } from '../../src/facts/types.js';
 import type { Host } from '../../src/inventory/types.js';
+import { ReadAhead } from '../../src/runner/read-ahead.js';
 
 let dir = '';
 before(() => {
@@ -35,17 +36,31 @@ before(() => {
 } };\n`,
   );
   writeFileSync(path.join(dir, 'roles', 'noop', 'index.ts'), `export default { name: 'noop', async tasks(r) { await r.task('nothing', async () => ({ changed: false })); } };\n`);
+  // Records, when its module is evaluated (the runner loading the roles), which hosts were
+  // already asked to connect and which had a command sent (the read-ahead batch).
+  mkdirSync(path.join(dir, 'roles', 'probe_load'), { recursive: true });
+  writeFileSync(
+    path.join(dir, 'roles', 'probe_load', 'index.ts'),
+    `const g = globalThis;
+g.__pvAtLoad = { connects: [...g.__pvConnects], execs: g.__pvTransports.filter((t) => t.log.length > 0).map((t) => t.host) };
+export default { name: 'probe_load', async tasks(r) { await r.task('nothing', async () => ({ changed: false })); } };\n`,
+  );
+  writeFileSync(path.join(dir, 'probe.yaml'), '- name: all\n  hosts: [one, two]\n  roles: [probe_load]\n');
   writeFileSync(path.join(dir, 'inventory.yaml'), 'all:\n  children:\n    one:\n      hosts:\n        a: {}\n    two:\n      hosts:\n        b: {}\n        c: {}\n');
   writeFileSync(path.join(dir, 'site.yaml'), '- name: first\n  hosts: one\n  roles: [wait_for_b]\n- name: second\n  hosts: two\n  roles: [noop]\n');
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(prefetch: boolean) {
+async function run(prefetch: boolean, o: { playbook?: string; readAhead?: ReadAhead } = {}) {
   const seen = new Set<string>();
-  (globalThis as Record<string, unknown>).__pvPrefetchSeen = seen;
+  const g = globalThis as Record<string, unknown>;
+  g.__pvPrefetchSeen = seen;
   const inv = await loadInventory(path.join(dir, 'inventory.yaml'));
-  const playbook = await loadPlaybook(path.join(dir, 'site.yaml'));
+  const playbook = await loadPlaybook(path.join(dir, o.playbook ?? 'site.yaml'));
   const connects: string[] = [];
+  const made: RecordingTransport[] = [];
+  g.__pvConnects = connects;
+  g.__pvTransports = made;
   const warmed: string[] = [];
   const transports = new Map<string, Promise<RecordingTransport>>();
   const connect = (h: Host) => {
@@ -55,7 +70,7 @@ async function run(prefetch: boolean) {
       p =
         h.name === 'c'
           ? Promise.reject(new HostError('c', 'unreachable', 'c: connection refused'))
-          : Promise.resolve(Object.assign(new RecordingTransport(h.name), { warm: async () => void warmed.push(h.name) }));
+          : Promise.resolve(made[made.push(Object.assign(new RecordingTransport(h.name), { warm: async () => void warmed.push(h.name) })) - 1]);
       transports.set(h.name, p);
     }
     return p;
@@ -70,6 +85,7 @@ async function run(prefetch: boolean) {
       return {} as Facts;
     },
     prefetch,
+    readAhead: o.readAhead,
   });
   return { report, connects, warmed, seen };
 }
@@ -90,4 +106,13 @@ test('without prefetch the same playbook fails: play 1 never sees host b prepare
   assert.equal(report.hosts.a.status, 'failed');
   assert.match(report.tasks.find((t) => t.host === 'a')?.message ?? '', /b was not prefetched/);
   assert.deepEqual(warmed, []);
+});
+
+test('prefetch: connecting and the read-ahead batch start before the roles are loaded, not after', async () => {
+  const readAhead = new ReadAhead(new Map([['a', ['cat /etc/hostname']], ['b', ['cat /etc/hostname']]]));
+  const { report } = await run(true, { playbook: 'probe.yaml', readAhead });
+  assert.equal(report.hosts.a.status, 'ok', JSON.stringify(report.tasks));
+  const atLoad = (globalThis as Record<string, unknown>).__pvAtLoad as { connects: string[]; execs: string[] };
+  assert.deepEqual(atLoad.connects.sort(), ['a', 'b', 'c'], 'every host was asked to connect before the role module ran');
+  assert.deepEqual(atLoad.execs.sort(), ['a', 'b'], 'the reachable hosts had their batch sent');
 });
