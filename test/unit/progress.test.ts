@@ -10,7 +10,7 @@ test('lateProgress: events before the display loaded are shown first, in order; 
   const p = lateProgress(new Promise<Progress>((r) => (resolve = r)));
   p.onEvent({ type: 'play', play: 'one', hosts: ['a'] });
   p.onEvent({ type: 'warn', message: 'early' });
-  assert.deepEqual(lines, [], 'nothing shown before the display exists');
+  assert.equal(lines.length, 0, 'nothing shown before the display exists');
   let finished = false;
   const fin = p.finish().then(() => (finished = true));
   await new Promise((r) => setTimeout(r, 10));
