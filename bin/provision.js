@@ -1,15 +1,29 @@
 #!/usr/bin/env node
-// Entry point for `npx provision`: the CLI compiled ahead of time (./compiled.js: rebuilt when a
-// source changes), or the TypeScript sources through tsx's loader when that is unavailable.
-import { compiledEntry } from './compiled.js';
+// Entry point for `npx provision`: the CLI bundled ahead of time and run from V8's code cache
+// (./compiled.js: rebuilt when a source or a package changes), or the TypeScript sources through
+// tsx's loader when that is unavailable, when PROVISION_COMPILE=0, and with PROVISION_DEBUG (its
+// stack traces then name the TypeScript source lines).
+import { compiledBundle, loadBundle } from './compiled.js';
 
-// Stack traces (PROVISION_DEBUG) then name the TypeScript source lines, not the compiled ones.
-if (process.env.PROVISION_DEBUG) process.setSourceMapsEnabled(true);
-let entry = await compiledEntry();
-if (!entry) {
+const argv = process.argv.slice(2);
+const bundle = process.env.PROVISION_DEBUG ? undefined : await compiledBundle();
+let main;
+let compiled;
+if (bundle) {
+  compiled = loadBundle(bundle);
+  main = compiled.exports.main;
+} else {
+  if (process.env.PROVISION_DEBUG) process.setSourceMapsEnabled(true);
   const { register } = await import('tsx/esm/api');
   register();
-  entry = new URL('../src/cli/main.ts', import.meta.url).href;
+  main = (await import(new URL('../src/cli/main.ts', import.meta.url).href)).main;
 }
-const { main } = await import(entry);
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(argv);
+// The connection keeper (`__ssh-keeper`) outlives the runs: it leaves the code cache alone.
+if (compiled && !argv[0]?.startsWith('__')) compiled.saveCache(isPlaybookRun(argv));
+
+/** `provision <inventory> [playbook]`: the command whose code cache helps most. */
+function isPlaybookRun(args) {
+  const first = args.find((a) => !a.startsWith('-'));
+  return first !== undefined && !['check', 'verify', 'facts', 'inventory', 'lab', 'help'].includes(first) && !args.includes('--help') && !args.includes('-h');
+}

@@ -33,9 +33,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (e) {
-  console.error(`error: ${(e as Error).message}`);
-  process.exitCode = 2;
-}
+// No top-level await: the CLI's bundle (bin/compiled.js) holds every source file as CommonJS.
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (e: Error) => {
+    console.error(`error: ${e.message}`);
+    process.exitCode = 2;
+  },
+);

@@ -1,36 +1,42 @@
 // Where a role's code is loaded from. Run through tsx (tests, `npm run bench`), a role is its
-// index.ts. Run by the compiled CLI (bin/compiled.js defines the two constants below), a role of
-// this repository is its compiled index.js in the same tree as the CLI; any other role (a user's,
-// a test fixture's, the scale bench's) is bundled by esbuild with its imports of this
-// repository's modules pointing at the compiled tree, so that there is one copy of each module.
+// index.ts. Run by the compiled CLI (bin/compiled.js: one bundle of src/, roles/ and packages,
+// which defines the two constants below and registers every source file in
+// globalThis.__provisionModules), a role of this repository is its module in the bundle; any
+// other role (a user's, a test fixture's, the scale bench's) is bundled by esbuild with its
+// imports of this repository's modules taken from that registry, so that there is one copy of
+// each module.
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { importModule } from '../dynamic-import.js';
 
 declare const __PROVISION_REPO__: string | undefined;
 declare const __PROVISION_BUILD__: string | undefined;
 
-/** The repository and compiled tree, when this module runs compiled (else undefined). */
+/** The repository and the bundle's directory, when this module runs compiled (else undefined). */
 export const COMPILED: { repo: string; build: string } | undefined =
   typeof __PROVISION_REPO__ === 'string' && typeof __PROVISION_BUILD__ === 'string' ? { repo: __PROVISION_REPO__, build: __PROVISION_BUILD__ } : undefined;
 
-/** The compiled tree's file for a source file of this repository (src/, roles/), if it has one. */
-function compiledFile(source: string, c: { repo: string; build: string }): string | undefined {
-  const rel = path.relative(c.repo, source);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
-  const js = path.join(c.build, rel.replace(/\.ts$/, '.js'));
-  return existsSync(js) ? js : undefined;
+type ModuleRegistry = Record<string, () => Record<string, unknown>>;
+const REGISTRY = '__provisionModules';
+const modules = (): ModuleRegistry | undefined => (globalThis as Record<string, unknown>)[REGISTRY] as ModuleRegistry | undefined;
+
+/** A source file of this repository (src/, roles/) that the bundle holds: its registry key. */
+function bundledModule(source: string, c: { repo: string }): string | undefined {
+  const rel = path.relative(c.repo, source).split(path.sep).join('/');
+  return modules()?.[rel] ? rel : undefined;
 }
 
 /**
- * A role from outside the compiled tree, bundled by esbuild into one module: its own files are
- * compiled into it, while its imports of this repository's src/ and roles/ point at the compiled
- * tree and packages at their files, so there is one copy of each module (one Shell class: the
- * transport's instanceof check holds). No loader hooks: tsx's worker cost ~1 s per run here.
+ * A role from outside the repository, bundled by esbuild into one module: its own files are
+ * compiled into it, while its imports of this repository's src/ and roles/ are taken from the
+ * CLI's bundle (its module registry) and packages from their files, so there is one copy of
+ * each module (one Shell class: the transport's instanceof check holds). No loader hooks:
+ * tsx's worker cost ~1 s per run here.
  */
 async function bundleOutsideRole(ts: string, c: { repo: string; build: string }): Promise<string> {
-  // The bundle is kept in the compiled tree (so a change to src/ gives a new tree and new
+  // The bundle is kept beside the CLI's (so a change to src/ gives a new build and new
   // bundles), with the size and mtime of every file of the role it was built from: a run
   // whose role files are unchanged imports it without starting esbuild (~0.1 s per role here).
   const id = createHash('sha256').update(ts).digest('hex').slice(0, 16);
@@ -50,7 +56,7 @@ async function bundleOutsideRole(ts: string, c: { repo: string; build: string })
     // no bundle yet, or a role file is gone: build it
   }
   const started = Date.now();
-  const { build } = await import('esbuild');
+  const { build } = await importModule<typeof import('esbuild')>('esbuild');
   const cwd = path.dirname(ts);
   const out = await build({
     absWorkingDir: cwd,
@@ -73,11 +79,13 @@ async function bundleOutsideRole(ts: string, c: { repo: string; build: string })
             const r = await b.resolve(a.path, { resolveDir: a.resolveDir, kind: a.kind, importer: a.importer, pluginData: 'inner' });
             if (r.errors.length) return { errors: r.errors };
             if (r.external || !r.path) return { path: a.path, external: true }; // node builtins
-            const tree = compiledFile(r.path, c);
-            if (tree) return { path: pathToFileURL(tree).href, external: true };
+            const rel = bundledModule(r.path, c);
+            if (rel) return { path: rel, namespace: REGISTRY };
             if (r.path.split(path.sep).includes('node_modules')) return { path: pathToFileURL(r.path).href, external: true };
             return { path: r.path }; // the role's own files
           });
+          // A module of this repository: the CLI bundle's own instance, from its registry.
+          b.onLoad({ filter: /.*/, namespace: REGISTRY }, (a) => ({ contents: `module.exports = globalThis.${REGISTRY}[${JSON.stringify(a.path)}]();`, loader: 'js' }));
         },
       },
     ],
@@ -90,7 +98,8 @@ async function bundleOutsideRole(ts: string, c: { repo: string; build: string })
   // Named by content: a process that imported the old bundle gets the new one as a new module.
   const bundle = `${id}-${createHash('sha256').update(code).digest('hex').slice(0, 12)}.mjs`;
   const file = path.join(dir, bundle);
-  const inputs = Object.keys(out.metafile.inputs).map((f) => path.resolve(cwd, f));
+  // The role's own files (the registry's modules are the CLI bundle's, stamped by its key).
+  const inputs = Object.keys(out.metafile.inputs).filter((f) => !f.startsWith(`${REGISTRY}:`)).map((f) => path.resolve(cwd, f));
   const now = stamp(inputs);
   mkdirSync(dir, { recursive: true });
   const tmp = `.tmp-${process.pid}-${Date.now()}`;
@@ -110,8 +119,8 @@ async function bundleOutsideRole(ts: string, c: { repo: string; build: string })
 export async function importRole(dir: string): Promise<Record<string, unknown>> {
   const ts = path.join(dir, 'index.ts');
   if (COMPILED) {
-    const js = compiledFile(ts, COMPILED);
-    return import(js ? pathToFileURL(js).href : await bundleOutsideRole(ts, COMPILED));
+    const rel = bundledModule(ts, COMPILED);
+    return rel ? modules()![rel]() : importModule(await bundleOutsideRole(ts, COMPILED));
   }
-  return import(pathToFileURL(ts).href);
+  return importModule(pathToFileURL(ts).href);
 }
