@@ -35,7 +35,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 
 /** Bump when the way files are compiled changes, so older bundles are not reused. */
-const BUILD_VERSION = 3;
+const BUILD_VERSION = 4;
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ROOTS = ['src', 'roles'];
 const CACHE = join(REPO, 'node_modules', '.cache', 'provision');
@@ -119,6 +119,12 @@ export async function bundleTree(files, out, repo = REPO, entry = 'src/cli/main.
             // Native addons keep their place in node_modules (required by absolute path).
             b.onResolve({ filter: /\.node$/ }, (a) => ({ path: resolve(a.resolveDir, a.path), external: true }));
             b.onResolve({ filter: new RegExp(`^(${EXTERNAL.join('|')})(/.*)?$`) }, (a) => ({ path: a.path, external: true }));
+            // ssh2's HTTP(S) agents (HTTP over SSH) are never used here; loading them loads
+            // node's http, https and tls (~7 ms per run).
+            b.onResolve({ filter: /^\.\/http-agents\.js$/ }, (a) =>
+              a.importer.endsWith(join('node_modules', 'ssh2', 'lib', 'index.js')) ? { path: 'ssh2-http-agents', namespace: 'provision-stub' } : undefined,
+            );
+            b.onLoad({ filter: /.*/, namespace: 'provision-stub' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
             b.onLoad({ filter: /\.ts$/ }, (a) => {
               // src/dynamic-import.ts: the bundle asks bin/compiled.js to import (see there).
               if (a.path === join(repo, 'src', 'dynamic-import.ts')) return { contents: `export const importModule = (s) => globalThis.${IMPORT}(s);`, loader: 'js' };
