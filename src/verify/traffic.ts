@@ -110,5 +110,6 @@ export async function startTraffic(model: HaModel, connect: Connect, o: TrafficO
 
 export function formatTrafficTable(r: TrafficReport): string {
   const rows = r.vips.map((v) => [v.vip, v.probe, String(v.sent), String(v.failed), `${v.gapMs} ms`, `${v.maxLatencyMs} ms`, Object.entries(v.backends).map(([b, n]) => `${b} ${n}`).join(', ')]);
-  return `${textTable(['VIP', 'PROBE', 'SENT', 'FAILED', 'GAP', 'SLOWEST', 'BACKENDS'], rows)}\n${r.sent} requests in ${r.seconds.toFixed(1)} s (${r.rate.toFixed(1)}/s), ${r.failed} failed\n`;
+  const why = r.vips.filter((v) => v.failed > 0).map((v) => `${v.vip} from ${v.probe}: ${v.errors.join('; ')}\n`);
+  return `${textTable(['VIP', 'PROBE', 'SENT', 'FAILED', 'GAP', 'SLOWEST', 'BACKENDS'], rows)}\n${r.sent} requests in ${r.seconds.toFixed(1)} s (${r.rate.toFixed(1)}/s), ${r.failed} failed\n${why.join('')}`;
 }
