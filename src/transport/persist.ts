@@ -122,7 +122,10 @@ export class PersistClient {
   constructor(opts: PersistClientOptions) {
     this.dir = opts.dir ?? persistDir();
     this.persistMs = opts.persistMs;
-    this.keeperCommand = opts.keeperCommand ?? [process.execPath, fileURLToPath(new URL('../../bin/provision.js', import.meta.url)), KEEPER_COMMAND];
+    // A small young generation (2 MiB semispaces; node's default lets it grow to 16): the keeper
+    // holds long-lived connections and moves bytes between them, so little survives a scavenge,
+    // and its peak memory with 100 connections fell from 110-123 MB to 93-95 MB (no more CPU).
+    this.keeperCommand = opts.keeperCommand ?? [process.execPath, '--max-semi-space-size=2', fileURLToPath(new URL('../../bin/provision.js', import.meta.url)), KEEPER_COMMAND];
   }
 
   /**
