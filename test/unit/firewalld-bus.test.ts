@@ -6,7 +6,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { RecordingTransport } from '../../src/transport/recording.js';
-import { planFirewalld, zoneFromSettings2, type FirewallPolicy } from '../../src/ops/firewall.js';
+import { planFirewalld, readFirewalldBus, dbusSendReply, zoneFromSettings2, type FirewallPolicy } from '../../src/ops/firewall.js';
 import type { OpContext } from '../../src/ops/types.js';
 
 const fixture = (f: string) => readFileSync(new URL(`../fixtures/firewalld/${f}`, import.meta.url), 'utf8');
@@ -112,4 +112,69 @@ test('planFirewalld: busctl without --json -> falls back to firewall-cmd', async
   const cmds = t.log.filter((e) => e.kind === 'exec').map((e) => (e as { cmd: string }).cmd);
   assert.ok(cmds.some((c) => c.includes('firewall-cmd --state')));
   assert.ok(cmds.some((c) => c.includes('--permanent --zone=public --list-rich-rules')));
+});
+
+// dbus-send (preferred when the host has it: 12-13 ms a call against busctl's 21-25 ms), answered
+// with its real output captured on ka67 in the same converged state.
+function sendHost(first = fixture('dbus-first.txt')): RecordingTransport {
+  return new RecordingTransport('ka67', {
+    answers: [
+      ['getDefaultZone', { stdout: first }],
+      ['getZoneSettings2', { stdout: fixture('dbus-second.txt') }],
+    ],
+    fallback: { code: 127, stderr: 'unexpected command' },
+  });
+}
+
+const sorted = (z: { rich: string[]; ports: string[]; services: string[] }) => ({ rich: [...z.rich].sort(), ports: [...z.ports].sort(), services: [...z.services].sort() });
+
+test('dbus-send: the same state as busctl reads, in two round trips, no busctl and no firewall-cmd; no change planned', async () => {
+  const viaSend = await readFirewalldBus(ctx(sendHost()), ['eth0', 'eth1']);
+  const viaBus = await readFirewalldBus(ctx(busHost()), ['eth0', 'eth1']);
+  assert.ok(viaSend && viaBus);
+  assert.equal(viaSend.running, true);
+  assert.deepEqual([...viaSend.zones.keys()], ['public']);
+  for (const kind of ['runtime', 'permanent'] as const) assert.deepEqual(sorted(viaSend.zones.get('public')![kind]), sorted(viaBus.zones.get('public')![kind]), kind);
+  assert.equal(viaSend.zones.get('public')!.permanent.rich.length, 6);
+  const t = sendHost();
+  const plan = await planFirewalld(ctx(t), POLICY, ['eth0', 'eth1']);
+  assert.equal(plan.changed, false);
+  assert.equal(t.commands.length, 2);
+  assert.match(t.commands[1], /dbus-send --system --print-reply .*getZoneSettings2 string:"\$z"/);
+  assert.ok(t.commands.every((c) => !c.includes('firewall-cmd')) && !t.commands[1].includes('busctl'));
+});
+
+test('dbus-send: an interface bound to another zone -> both zones read; firewalld off the bus -> not running', async () => {
+  const t = sendHost(fixture('dbus-first-eth1-trusted.txt'));
+  await planFirewalld(ctx(t, true), POLICY, ['eth0', 'eth1']);
+  assert.match(t.commands[1], /^for z in public trusted; do/);
+  const down = new RecordingTransport('ka67', {
+    answers: [['getDefaultZone', { stdout: 'down\tError org.freedesktop.DBus.Error.ServiceUnknown: The name org.fedoraproject.FirewallD1 was not provided by any .service files\n' }]],
+  });
+  await assert.rejects(planFirewalld(ctx(down), POLICY, ['eth0', 'eth1']), /firewalld is not running: Error org\.freedesktop\.DBus\.Error\.ServiceUnknown/);
+});
+
+test('dbus-send: a reply it cannot read sends the plan to firewall-cmd, not to a wrong answer', async () => {
+  const cut = fixture('dbus-second.txt').split('\n').slice(0, 30).join('\n'); // cut short inside the runtime settings
+  const t = new RecordingTransport('ka67', {
+    answers: [
+      ['getDefaultZone', { stdout: fixture('dbus-first.txt') }],
+      ['getZoneSettings2', { stdout: cut }],
+    ],
+  });
+  assert.equal(await readFirewalldBus(ctx(t), ['eth0']), undefined);
+});
+
+test('dbusSendReply reads every value dbus-send prints, and refuses what it does not know', () => {
+  const head = 'method return time=1 sender=:1.1 -> destination=:1.2 serial=3 reply_serial=2\n';
+  assert.equal(dbusSendReply(`${head}   string "public"\n`), 'public');
+  assert.equal(dbusSendReply(`${head}   object path "/org/fedoraproject/FirewallD1/config/zone/6"\n`), '/org/fedoraproject/FirewallD1/config/zone/6');
+  assert.deepEqual(dbusSendReply(`${head}   array [\n   ]\n`), []);
+  assert.deepEqual(
+    dbusSendReply(`${head}   array [\n      dict entry(\n         string "a"\n         variant             int32 -5\n      )\n      dict entry(\n         string "b"\n         variant             boolean false\n      )\n      dict entry(\n         string "c"\n         variant             array [\n               struct {\n                  string "2201"\n                  string "tcp"\n               }\n            ]\n      )\n      dict entry(\n         string "q"\n         variant             string "say "hi" here"\n      )\n   ]\n`),
+    { a: { type: 'v', data: -5 }, b: { type: 'v', data: false }, c: { type: 'v', data: [['2201', 'tcp']] }, q: { type: 'v', data: 'say "hi" here' } },
+  );
+  assert.throws(() => dbusSendReply(`${head}   unix fd 3\n`), /unknown reply line/);
+  assert.throws(() => dbusSendReply(`${head}   array [\n      string "x"\n`), /cut short/);
+  assert.throws(() => dbusSendReply('Error org.freedesktop.DBus.Error.ServiceUnknown: gone\n'), /not a method return/);
 });
