@@ -46,3 +46,39 @@ test('bench/scale.ts --smoke: both tools converge 3 targets, then a no-op change
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// The rest of `npm run bench --smoke`: the lab part (provision's no-op, --check and new-connection
+// runs, and the Ansible twin's) and the failover part (nginx killed on ka67, default profile),
+// on the lab, which it brings up when it is down. Numbers are printed, not asserted.
+test('npm run bench -- --smoke --no-scale: the lab and failover parts run end to end', { skip, timeout: 1_200_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'provision-bench-smoke-lab-'));
+  try {
+    const json = join(dir, 'bench.json');
+    const r = await new Promise<{ code: number | null; out: string; err: string }>((res) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bench/run.ts'), '--smoke', '--no-scale', '--json', json], { cwd: repoRoot });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d: Buffer) => (out += d));
+      p.stderr.on('data', (d: Buffer) => (err += d));
+      p.on('close', (code) => res({ code, out, err }));
+    });
+    process.stderr.write(r.out.split('\n').filter((l) => /^(lab|no-op|--check|cold|twin|default|provision|goal|lab no-op|nginx)/.test(l)).map((l) => `# ${l}`).join('\n') + '\n');
+    assert.equal(r.code, 0, r.err.slice(-3000) + r.out.slice(-3000));
+    const b = JSON.parse(readFileSync(json, 'utf8')) as {
+      errors: string[];
+      lab?: { provision: { noop: { samples: number[] }; noopChanged: number; checkChanged: number }; ansible?: { noopChanged: number }; twin: { ansibleCheckDiffAfterProvision?: number } };
+      failover?: { profiles: Array<{ profile: string; modes: Record<string, { summary?: { failoverMs: number[] } }> }> };
+    };
+    assert.deepEqual(b.errors, []);
+    assert.ok(b.lab && b.lab.provision.noop.samples.length >= 1, 'provision no-op timed');
+    assert.deepEqual([b.lab.provision.noopChanged, b.lab.provision.checkChanged], [0, 0]);
+    if (b.lab.ansible) {
+      assert.equal(b.lab.ansible.noopChanged, 0);
+      assert.equal(b.lab.twin.ansibleCheckDiffAfterProvision, 0, 'the twin finds nothing to change after provision');
+    }
+    const nginx = b.failover?.profiles.find((p) => p.profile === 'default')?.modes.nginx?.summary;
+    assert.ok(nginx && nginx.failoverMs.length > 0, 'the nginx-death gap was measured');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
