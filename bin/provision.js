@@ -7,23 +7,23 @@ import { compiledBundle, loadBundle } from './compiled.js';
 
 const argv = process.argv.slice(2);
 const bundle = process.env.PROVISION_DEBUG ? undefined : await compiledBundle();
-let main;
+let cli;
 let compiled;
 if (bundle) {
   compiled = loadBundle(bundle);
-  main = compiled.exports.main;
+  cli = compiled.exports;
 } else {
   if (process.env.PROVISION_DEBUG) process.setSourceMapsEnabled(true);
   const { register } = await import('tsx/esm/api');
   register();
-  main = (await import(new URL('../src/cli/main.ts', import.meta.url).href)).main;
+  cli = await import(new URL('../src/cli/main.ts', import.meta.url).href);
 }
-process.exitCode = await main(argv);
+process.exitCode = await cli.main(argv);
 // The connection keeper (`__ssh-keeper`) outlives the runs: it leaves the code cache alone.
 if (compiled && !argv[0]?.startsWith('__')) compiled.saveCache(isPlaybookRun(argv));
 
 /** `provision <inventory> [playbook]`: the command whose code cache helps most. */
 function isPlaybookRun(args) {
   const first = args.find((a) => !a.startsWith('-'));
-  return first !== undefined && !['check', 'verify', 'facts', 'inventory', 'lab', 'help'].includes(first) && !args.includes('--help') && !args.includes('-h');
+  return first !== undefined && !cli.SUBCOMMANDS.includes(first) && !args.includes('--help') && !args.includes('-h');
 }

@@ -55,7 +55,8 @@ export type CliValues = {
   failover?: boolean;
 };
 
-const SUBCOMMANDS = ['inventory', 'facts', 'check', 'verify', 'lab'];
+/** Commands other than a playbook run (`provision <inventory> [playbook]`). */
+export const SUBCOMMANDS = ['inventory', 'facts', 'check', 'verify', 'lab'];
 
 export function splitList(values: string[] | undefined): string[] | undefined {
   if (!values) return undefined;
