@@ -23,6 +23,8 @@ export interface ConnectionSpecOptions {
   become?: boolean;
   /** Become password (e.g. from an interactive prompt); PROVISION_BECOME_PASS is used if absent. */
   becomePassword?: string;
+  /** SSH password (`-k/--ask-pass`); the inventory's ansible_password wins, as in Ansible. */
+  password?: string;
   /**
    * Host key policy chosen for this run (a command-line flag): unlike the fallbacks above it
    * overrides StrictHostKeyChecking from the inventory and the ssh config. Default: from those, else strict.
@@ -89,6 +91,8 @@ export function connectionSpecFor(host: Host, opts: ConnectionSpecOptions = {}):
     const p = opts.becomePassword ?? ctx.env.PROVISION_BECOME_PASS;
     if (p !== undefined && p !== '') spec.becomePassword = p;
   }
+  const password = str(v.ansible_password, 'ansible_password', where) ?? str(v.ansible_ssh_pass, 'ansible_ssh_pass', where) ?? opts.password;
+  if (password !== undefined && password !== '') spec.password = password;
   return spec;
 }
 

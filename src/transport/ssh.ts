@@ -434,6 +434,12 @@ export class SshTransport implements Transport {
       }
       methods.push({ type: 'publickey', username: spec.user, key });
     }
+    const password = spec.password;
+    if (password !== undefined) {
+      methods.push({ type: 'password', username: spec.user, password });
+      // sshd with PAM asks through keyboard-interactive: every prompt gets the password.
+      methods.push({ type: 'keyboard-interactive', username: spec.user, prompt: (_n, _i, _l, prompts, finish) => finish(prompts.map(() => password)) });
+    }
     return { methods, skipped };
   }
 

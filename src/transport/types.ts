@@ -65,6 +65,11 @@ export interface ConnectionSpec {
   privateKeyFiles: string[];
   become: boolean;
   becomePassword?: string;
+  /**
+   * SSH password (ansible_password, or the value `-k/--ask-pass` read): tried after the agent and
+   * the key files, as `password` and as `keyboard-interactive` answers. Never printed or logged.
+   */
+  password?: string;
   /** "user@host:port" of a jump host (ProxyJump), resolved recursively. */
   proxyJump?: ConnectionSpec;
   hostKeyPolicy: 'strict' | 'accept-new' | 'off';

@@ -179,6 +179,15 @@ describe('connectionSpecFor', () => {
     assert.equal(connectionSpecFor(host('h'), opts({ become: true })).become, true);
   });
 
+  it('the SSH password: ansible_password (or ansible_ssh_pass), else the -k option; none by default', () => {
+    assert.equal(connectionSpecFor(host('h', { ansible_password: 'inv' }), opts({ password: 'opt' })).password, 'inv');
+    assert.equal(connectionSpecFor(host('h', { ansible_ssh_pass: 'old' }), opts()).password, 'old');
+    assert.equal(connectionSpecFor(host('h'), opts({ password: 'opt' })).password, 'opt');
+    assert.equal(connectionSpecFor(host('h'), opts()).password, undefined);
+    assert.equal(connectionSpecFor(host('h', { ansible_password: '' }), opts()).password, undefined);
+    assert.throws(() => connectionSpecFor(host('h', { ansible_password: ['x'] }), opts()), /ansible_password must be a string/);
+  });
+
   it('an explicit hostKeyPolicy option (command line) overrides config and vars', () => {
     assert.equal(connectionSpecFor(host('web5'), opts({ hostKeyPolicy: 'strict' })).hostKeyPolicy, 'strict');
   });
