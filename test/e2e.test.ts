@@ -127,6 +127,10 @@ test('converge again: changed=0 on every host; --check agrees there is nothing t
   const c = await provision([inventory, '--check', '--json', cjson]);
   assert.equal(c.code, 0, c.out + c.err);
   for (const [h, s] of Object.entries(report(cjson).hosts)) assert.deepEqual([h, s.changed, s.failed], [h, 0, 0]);
+  // A --check run ends with the HA plan, tracking as each LB's facts choose it (containers: track_file).
+  assert.match(c.out, /^HA plan: profile /m, c.out);
+  for (const vip of ['10.16.8.100', '10.16.8.101', '172.16.8.100', '172.16.8.101']) assert.match(c.out, new RegExp(`^${vip.replace(/\./g, '\\.')} .*track_file, weight 0`, 'm'), c.out);
+  assert.match(c.out, /^track_file nginx_state: .*\(facts of ka6[78]\)/m);
 });
 
 test('facts: one gather of every section agrees with each section gathered alone (shared systemctl, versions from the package list)', { skip, timeout: 120_000 }, async () => {

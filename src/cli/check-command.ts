@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { EXIT, InputError } from '../errors.js';
 import { loadInventory, validateConnectionVars, varPosition } from '../inventory/index.js';
-import { checkTopology, hasErrors } from '../topology/index.js';
+import { buildTopology, checkTopology, hasErrors } from '../topology/index.js';
+import { haPlan } from '../topology/show.js';
+import { formatPlan } from '../topology/show-format.js';
 import type { Finding } from '../topology/types.js';
 import { redact, redactDeep } from '../report/redact.js';
 import type { CliValues, Io } from './main.js';
@@ -13,14 +15,20 @@ export function formatFinding(f: Finding): string {
 }
 
 export async function checkCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
-  if (positionals.length !== 1) throw new InputError('usage: provision check <inventory> [--json]', { file: '<command line>' });
+  if (positionals.length !== 1) throw new InputError('usage: provision check <inventory> [--show] [--json]', { file: '<command line>' });
   const inv = await loadInventory(path.resolve(positionals[0]));
   // Connection settings are input too: a bad address, port or user is reported at file:line:col.
   validateConnectionVars(inv);
   // Findings name the file, line and column where the value was written (inventory, group_vars/, host_vars/).
-  const findings = checkTopology([...inv.hosts.values()], { baseDir: path.dirname(inv.file), resolvePos: (p) => varPosition(inv, p) });
-  if (values.json) io.out(JSON.stringify(redactDeep(findings), null, 2));
+  const hosts = [...inv.hosts.values()];
+  const findings = checkTopology(hosts, { baseDir: path.dirname(inv.file), resolvePos: (p) => varPosition(inv, p) });
+  // --show: the VRRP layout as the configs will render it (when the model can be built at all).
+  const model = values.show ? buildTopology(hosts, { baseDir: path.dirname(inv.file) }).model : undefined;
+  const plan = model ? haPlan(model) : undefined;
+  if (values.json) io.out(JSON.stringify(redactDeep(values.show ? { findings, plan: plan ?? null } : findings), null, 2));
   else {
+    if (plan) io.out(formatPlan(plan) + '\n');
+    else if (values.show) io.out('no HA plan: the topology cannot be built (see the errors below)\n');
     for (const f of findings) io.out(formatFinding(f));
     const errors = findings.filter((f) => f.severity === 'error').length;
     io.out(`${errors} error(s), ${findings.length - errors} warning(s)`);

@@ -61,11 +61,16 @@ SELinux, firewall backend, virtualization, keepalived version. --json prints one
 keyed by host name.
 
 ${EXIT_CODES}`,
-  check: `Usage: provision check <inventory> [--json]
+  check: `Usage: provision check <inventory> [--show] [--json]
 
 Validates the inventory and the derived HA topology without connecting to anything: VRIDs,
 priorities (ties and who would win), passwords (keepalived cuts PASS at 8 characters), VIPs
 inside their subnets, multicast group, backends. --json prints the findings as a JSON array.
+--show also prints the HA plan: per network and VIP the VRID, the master and the backups in
+priority order, the tracking of nginx, the advert interval and the failover times to expect
+(nginx dies, keepalived stops, power off), read from the data keepalived.conf is rendered
+from; with --json the output is {findings, plan}. A '--check' run prints the plan too, with
+each load balancer's tracking method chosen from its facts.
 Exit 0 when there are no errors (warnings allowed), 4 when there are.
 
 ${EXIT_CODES}`,

@@ -35,6 +35,8 @@ const RUN_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   list: { type: 'boolean' },
   failover: { type: 'boolean' },
+  show: { type: 'boolean' },
+  html: { type: 'string' },
 } as const;
 
 export type CliValues = {
@@ -53,6 +55,10 @@ export type CliValues = {
   help?: boolean;
   list?: boolean;
   failover?: boolean;
+  /** check: print the HA plan (show.ts); a --check run prints it after the recap. */
+  show?: boolean;
+  /** verify: write the HTML report to this file. */
+  html?: string;
 };
 
 /** Commands other than a playbook run (`provision <inventory> [playbook]`). */

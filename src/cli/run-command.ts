@@ -11,6 +11,7 @@ import { InputError } from '../errors.js';
 import { checkTopology, hasErrors } from '../topology/index.js';
 import { formatFinding } from './check-command.js';
 import { ReadAhead, ReadAheadStore, type ReadEntry } from '../runner/read-ahead.js';
+import { checkRunPlan } from './plan-after-check.js';
 
 /** The services the shipped roles look at: asked for in the one fact-gathering round trip. */
 const SERVICES = ['nginx', 'keepalived', 'chrony', 'firewalld', 'nftables'];
@@ -27,7 +28,8 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
   // The HA topology is checked before the first connection: a tie in priorities or a VIP
   // outside its subnet must stop the run, not reach two load balancers.
   const hosts = [...session.inventory.hosts.values()];
-  if (hosts.some((h) => h.vars.ha !== undefined || h.vars.vrrp_instances !== undefined)) {
+  const hasHa = hosts.some((h) => h.vars.ha !== undefined || h.vars.vrrp_instances !== undefined);
+  if (hasHa) {
     const findings = checkTopology(hosts, { baseDir: path.dirname(session.inventory.file), resolvePos: (p) => varPosition(session.inventory, p) });
     if (hasErrors(findings)) {
       for (const f of findings.filter((x) => x.severity === 'error')) io.err(formatFinding(f));
@@ -79,6 +81,7 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
       await store.save(recorded, runs).catch((e: Error) => io.err(`WARNING: read-ahead record not saved: ${e.message}`));
     }
     io.out(recapTable(report));
+    if (values.check && hasHa) io.out(await checkRunPlan(session));
     if (values.json) await writeJsonReport(path.resolve(values.json), report);
     if (report.interrupted) return EXIT.INTERRUPTED;
     return exitStatus(report) === 'ok' ? EXIT.OK : EXIT.HOST_FAILED;

@@ -6,6 +6,8 @@
 //                        intended master, with the intended priority and interval
 //   (c) curlVips       - from a probe, every VIP answers HTTP 200 and every backend answers
 import { raw, sh, type Shell } from '../transport/quote.js';
+import { textTable } from '../report/text-table.js';
+import { wireIntervalMs } from '../topology/show-timing.js';
 import type { Transport, ExecResult } from '../transport/types.js';
 import type { HaModel, HaNetwork, HaVip, LbNode, VrrpInstance } from '../topology/types.js';
 import {
@@ -172,11 +174,7 @@ export async function checkVipsHeld(t: Transport, model: HaModel, host: string):
 // ---------------------------------------------------------------------------------------------
 // (b) VRRP adverts on the wire
 
-/** What VRRPv2 puts on the wire for an advert_int: whole seconds (keepalived rounds, minimum 1). */
-export function wireIntervalMs(inst: Pick<VrrpInstance, 'advertInt' | 'version'>): number {
-  if (inst.version === 2) return Math.max(1, Math.round(inst.advertInt)) * 1000;
-  return Math.max(1, Math.round(inst.advertInt * 100)) * 10;
-}
+export { wireIntervalMs };
 
 /** The capture command of one interface (run with sudo). */
 export function tcpdumpCommand(iface: string, mcastGroup: string, seconds: number): Shell {
@@ -460,16 +458,7 @@ export async function verifyCluster(model: HaModel, connect: Connect, opts: Veri
 // ---------------------------------------------------------------------------------------------
 // The summary table
 
-/** Lay out rows as a plain-text table (no colours; the CLI may add them). */
-export function textTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
+export { textTable };
 
 /** The verify summary: one line per check row, then the totals. */
 export function formatVerifyTable(report: Pick<VerifyReport, 'checks' | 'ok'>): string {
