@@ -302,25 +302,47 @@ export async function planBlock(ctx: OpContext, spec: BlockSpec): Promise<Plan> 
 
 export interface LineSpec {
   path: string;
-  /** Lines matching this are replaced by `line` (the last match); none: `line` is appended. */
-  regexp: RegExp;
-  line: string;
+  /**
+   * Which line is `line`'s: a RegExp, or a string (that exact line). The last match is replaced;
+   * none: `line` is appended unless it is there already. Default: `line` itself.
+   */
+  regexp?: RegExp | string;
+  /** Wanted with state 'present' (the default); with 'absent' every matching line goes. */
+  line?: string;
+  state?: 'present' | 'absent';
 }
 
-export function withLine(text: string, regexp: RegExp, line: string): string {
+function lineMatcher(match: RegExp | string | undefined, line: string | undefined): (l: string) => boolean {
+  if (match instanceof RegExp) {
+    return (l) => {
+      match.lastIndex = 0;
+      return match.test(l);
+    };
+  }
+  const exact = match ?? line;
+  return (l) => l === exact;
+}
+
+export function withLine(text: string, regexp: RegExp | string | undefined, line: string | undefined, state: 'present' | 'absent' = 'present'): string {
   const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+  const hit = lineMatcher(regexp, line);
+  if (state === 'absent') {
+    const kept = lines.filter((l) => !hit(l));
+    return kept.length === lines.length ? text : kept.length ? kept.join('\n') + '\n' : '';
+  }
+  if (line === undefined) throw new OpError('line: "line" is required unless state is "absent"');
   let idx = -1;
   lines.forEach((l, i) => {
-    if (regexp.test(l)) idx = i;
+    if (hit(l)) idx = i;
   });
   if (idx >= 0) lines[idx] = line;
-  else lines.push(line);
+  else if (!lines.includes(line)) lines.push(line);
   return lines.join('\n') + '\n';
 }
 
 export async function planLine(ctx: OpContext, spec: LineSpec): Promise<Plan> {
   const before = (await remoteRead(ctx, spec.path)) ?? '';
-  const after = withLine(before, spec.regexp, spec.line);
+  const after = withLine(before, spec.regexp, spec.line, spec.state);
   if (before === after) return { changed: false };
   return {
     changed: true,

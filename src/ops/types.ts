@@ -20,6 +20,15 @@ export interface OpContext {
   read(cmd: Shell): Promise<ExecResult>;
   check: boolean;
   diff: boolean;
+  /**
+   * The role's directory (the playbook's for YAML tasks): `template` and `copy` find their
+   * `src` files under it (templates/, files/).
+   */
+  dir?: string;
+  /** Renders a template file (default: EJS; YAML tasks render .j2 with their engine). */
+  renderTemplate?: (file: string, data: Record<string, unknown>) => Promise<string>;
+  /** The variables the role sees, for templates. */
+  vars?: Record<string, unknown>;
   /** Open a fresh SSH connection to this host and close it: proves new sessions still get in. */
   probeNewConnection?: () => Promise<void>;
 }
@@ -49,6 +58,8 @@ export interface TaskResult {
   duration: number;
   message?: string;
   diff?: string;
+  /** The role code's file:line:column that called the task's operation. */
+  location?: string;
 }
 
 /** A failed operation: the message is what the operator reads (validator output, command stderr). */

@@ -13,8 +13,10 @@ import type { Facts } from '../facts/types.js';
 import type { SectionName } from '../facts/gather.js';
 import type { Transport } from '../transport/types.js';
 import type { OpContext, Plan, TaskResult } from '../ops/types.js';
-import type { FileSpec, DirectorySpec, BlockSpec, LineSpec } from '../ops/files.js';
-import type { PackageSpec, ServiceSpec, SysctlSpec, CommandSpec } from '../ops/system.js';
+import { CATALOGUE, type OpName, type OptionsOf } from '../ops/catalogue.js';
+import { problems } from '../ops/schema.js';
+import { OpError } from '../ops/types.js';
+import { callSite, shortLocation } from './call-site.js';
 
 export interface TaskOptions {
   /** Handler names to run at the end of the role when this task changed something. */
@@ -25,15 +27,43 @@ export interface TaskOptions {
   skipReason?: string;
 }
 
-export interface TemplateSpec extends Omit<FileSpec, 'content' | 'path'> {
-  /** Template file, relative to the role's templates/ directory. */
-  src: string;
-  dest: string;
-  /** Extra data for the template, on top of { host, vars, facts }. */
-  data?: object;
+/** Options of r.template (kept as a name for roles that import it). */
+export type TemplateSpec = OptionsOf<'template'>;
+
+/** One method per operation of the catalogue (src/ops/catalogue.ts): r.<operation>(task name, options, task options). */
+export type OperationMethods = {
+  [K in OpName]: (name: string, options: OptionsOf<K>, opts?: TaskOptions) => Promise<TaskResult>;
+};
+
+/** Runs one named task with its plan: the runner's task function (a handler's or a role's). */
+export type TaskRunner = (name: string, plan: (ctx: OpContext) => Promise<Plan>, opts?: TaskOptions, where?: string) => Promise<TaskResult>;
+
+/**
+ * The operation methods of a RoleContext, every one from the catalogue and the same inside
+ * handlers. Each call notes the role's file:line that made it; its options are checked before
+ * anything is sent for the task, a problem failing the task with that location.
+ */
+export function bindOperations(task: TaskRunner): OperationMethods {
+  const out: Record<string, unknown> = {};
+  for (const [key, op] of Object.entries(CATALOGUE)) {
+    out[key] = (name: string, options: unknown, opts?: TaskOptions) => {
+      const where = callSite();
+      return task(
+        name,
+        async (ctx) => {
+          const bad = problems(key, op.options, options);
+          if (bad.length) throw new OpError(`${where ? `${shortLocation(where)}: ` : ''}${bad.join('; ')}`);
+          return (op.run as (c: OpContext, s: unknown) => Promise<Plan>)(ctx, options);
+        },
+        opts,
+        where,
+      );
+    };
+  }
+  return out as OperationMethods;
 }
 
-export interface RoleContext {
+export interface RoleContext extends OperationMethods {
   readonly host: Host;
   /** Role defaults < inventory vars < play vars < extra vars. */
   readonly vars: Record<string, unknown>;
@@ -44,15 +74,6 @@ export interface RoleContext {
   /** A value computed once per run and shared by every host (e.g. the HA model). */
   once<T>(key: string, make: () => T): T;
 
-  package(name: string, spec: PackageSpec, opts?: TaskOptions): Promise<TaskResult>;
-  file(name: string, spec: FileSpec, opts?: TaskOptions): Promise<TaskResult>;
-  template(name: string, spec: TemplateSpec, opts?: TaskOptions): Promise<TaskResult>;
-  directory(name: string, spec: DirectorySpec, opts?: TaskOptions): Promise<TaskResult>;
-  block(name: string, spec: BlockSpec, opts?: TaskOptions): Promise<TaskResult>;
-  line(name: string, spec: LineSpec, opts?: TaskOptions): Promise<TaskResult>;
-  service(name: string, spec: ServiceSpec, opts?: TaskOptions): Promise<TaskResult>;
-  sysctl(name: string, spec: SysctlSpec, opts?: TaskOptions): Promise<TaskResult>;
-  command(name: string, spec: CommandSpec, opts?: TaskOptions): Promise<TaskResult>;
   /** A task whose plan the role writes itself (for role-specific operations). */
   task(name: string, plan: (ctx: OpContext) => Promise<Plan>, opts?: TaskOptions): Promise<TaskResult>;
   /** Report a task as skipped with a reason (e.g. "no SELinux on this host"). */

@@ -4,20 +4,18 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { renderString } from '../topology/render.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Facts } from '../facts/types.js';
 import { SECTIONS, restrictFacts, type SectionName } from '../facts/index.js';
 import type { Transport } from '../transport/types.js';
 import { HostError } from '../errors.js';
 import type { OpContext, Plan, TaskResult } from '../ops/types.js';
-import { planFile, planDirectory, planBlock, planLine } from '../ops/files.js';
-import { planPackage, planService, planSysctl, planCommand } from '../ops/system.js';
 import { redact } from '../report/redact.js';
 import { importRole } from './role-module.js';
 import type { Play, Playbook, RoleRef } from './playbook.js';
-import type { RoleContext, RoleDefinition, TaskOptions, TemplateSpec } from './role.js';
+import { bindOperations, type RoleContext, type RoleDefinition, type TaskOptions } from './role.js';
 import type { EventSink } from './events.js';
+import { callSite } from './call-site.js';
 import type { ReadAhead, ReadAheadStats } from './read-ahead.js';
 
 export interface RunOptions {
@@ -265,6 +263,8 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       check: !!o.check,
       diff: !!o.diff,
       probeNewConnection: o.probeConnection ? () => o.probeConnection!(host) : undefined,
+      dir: ref.dir,
+      vars,
     };
     const selected = (taskTags: string[]) => {
       const all = [...baseTags, ...taskTags];
@@ -282,8 +282,8 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       emit({ type: 'task-end', result: r });
       return r;
     };
-    const task = async (name: string, plan: (c: OpContext) => Promise<Plan>, opts: TaskOptions = {}, isHandler = false): Promise<TaskResult> => {
-      const skippedResult = (message: string): TaskResult => ({ host: host.name, role: ref.name, task: name, status: 'skipped', changed: false, duration: 0, message });
+    const task = async (name: string, plan: (c: OpContext) => Promise<Plan>, opts: TaskOptions = {}, isHandler = false, where?: string): Promise<TaskResult> => {
+      const skippedResult = (message: string): TaskResult => ({ host: host.name, role: ref.name, task: name, status: 'skipped', changed: false, duration: 0, message, location: where });
       if (!isHandler && !selected(opts.tags ?? [])) return skippedResult('not selected by tags');
       if (o.signal?.aborted || fatal) throw new Interrupted();
       if (opts.when === false) return record(skippedResult(opts.skipReason ?? 'condition false'));
@@ -307,16 +307,16 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
           duration: Date.now() - t0,
           message: message ? redact(message) : undefined,
           diff: p.diff ? redact(p.diff) : undefined,
+          location: where,
         });
       } catch (e) {
         if (e instanceof HostError && e.kind === 'unreachable') throw e;
         const msg = redact(e instanceof Error ? e.message : String(e));
-        record({ host: host.name, role: ref.name, task: name, status: 'failed', changed: false, duration: Date.now() - t0, message: msg });
+        record({ host: host.name, role: ref.name, task: name, status: 'failed', changed: false, duration: Date.now() - t0, message: msg, location: where });
         summary(host.name).message = `${name}: ${msg}`;
         throw new TaskFailed(msg);
       }
     };
-    const templatesDir = path.join(ref.dir, 'templates');
     const r: RoleContext = {
       host,
       vars,
@@ -328,43 +328,19 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
         if (!shared.has(key)) shared.set(key, make());
         return shared.get(key) as T;
       },
-      package: (n, spec, opts) => task(n, (c) => planPackage(c, spec), opts),
-      file: (n, spec, opts) => task(n, (c) => planFile(c, spec), opts),
-      template: (n, spec: TemplateSpec, opts) =>
-        task(
-          n,
-          async (c) => {
-            const file = path.resolve(templatesDir, spec.src);
-            if (!file.startsWith(templatesDir + path.sep)) throw new Error(`template ${JSON.stringify(spec.src)} is outside the role's templates directory`);
-            const content = await renderTemplateFile(file, {
-              host,
-              vars,
-              facts: await c.facts(),
-              ...(spec.data ?? {}),
-            });
-            const { src: _src, dest, data: _data, ...rest } = spec;
-            return planFile(c, { ...rest, path: dest, content });
-          },
-          opts,
-        ),
-      directory: (n, spec, opts) => task(n, (c) => planDirectory(c, spec), opts),
-      block: (n, spec, opts) => task(n, (c) => planBlock(c, spec), opts),
-      line: (n, spec, opts) => task(n, (c) => planLine(c, spec), opts),
-      service: (n, spec, opts) => task(n, (c) => planService(c, spec), opts),
-      sysctl: (n, spec, opts) => task(n, (c) => planSysctl(c, spec), opts),
-      command: (n, spec, opts) => task(n, (c) => planCommand(c, spec), opts),
-      task: (n, plan, opts) => task(n, plan, opts),
-      skip: (n, reason) => task(n, async () => ({ changed: false, skipped: true, message: reason })),
+      ...bindOperations((n, plan, opts, where) => task(n, plan, opts, false, where)),
+      task: (n, plan, opts) => task(n, plan, opts, false, callSite()),
+      skip: (n, reason) => task(n, async () => ({ changed: false, skipped: true, message: reason }), {}, false, callSite()),
     };
     await def.tasks(r);
     // Handlers: once per host, at the end of the role, in the order the role declares them.
     for (const [hname, handler] of Object.entries(def.handlers ?? {})) {
       if (!notified.has(hname)) continue;
+      // Every operation works the same in a handler (never skipped by --tags: it was notified).
       const hr: RoleContext = {
         ...r,
-        service: (n, spec, opts) => task(n, (c) => planService(c, spec), opts, true),
-        command: (n, spec, opts) => task(n, (c) => planCommand(c, spec), opts, true),
-        task: (n, plan, opts) => task(n, plan, opts, true),
+        ...bindOperations((n, plan, opts, where) => task(n, plan, opts, true, where)),
+        task: (n, plan, opts) => task(n, plan, opts, true, callSite()),
       };
       await handler(hr);
     }
@@ -408,14 +384,8 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
   return report;
 }
 
-const templateCache = new Map<string, Promise<string>>();
-
-/** Render an ejs template file; escaping is off and `<%=` refused (see renderString). */
-export async function renderTemplateFile(file: string, data: Record<string, unknown>): Promise<string> {
-  let text = templateCache.get(file);
-  if (!text) templateCache.set(file, (text = readFile(file, 'utf8')));
-  return renderString(await text, data, file);
-}
+/** Render an ejs template file (kept here for roles that import it from the runner). */
+export { renderTemplateFile } from '../ops/source.js';
 
 export function exitStatus(report: RunReport): 'ok' | 'failed' {
   return Object.values(report.hosts).some((h) => h.status !== 'ok' || h.failed > 0) ? 'failed' : 'ok';
