@@ -1,15 +1,20 @@
-// Playbooks: a list of plays {name, hosts, roles, serial, vars, any_errors_fatal, tags},
-// validated with positions so a mistake names file:line:col.
+// Playbooks: a list of plays {name, hosts, roles, serial, vars, any_errors_fatal, tags}, with
+// Ansible's YAML task sections (pre_tasks, tasks, post_tasks, handlers; src/tasks), validated
+// with positions so a mistake names file:line:col.
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { readYamlFile, didYouMean, type YamlFile } from '../yamlfile.js';
+import { parseTaskList, checkNotify } from '../tasks/parse.js';
+import type { TaskSection } from '../tasks/section.js';
 
 export interface RoleRef {
   name: string;
   vars: Record<string, unknown>;
   tags: string[];
-  /** Absolute path of the role directory. */
+  /** Absolute path of the role directory (of the playbook, for a task section). */
   dir: string;
+  /** A play's YAML tasks (pre_tasks, tasks or post_tasks), run as a role of their own. */
+  yaml?: TaskSection;
 }
 
 export interface Play {
@@ -28,7 +33,7 @@ export interface Playbook {
   plays: Play[];
 }
 
-const PLAY_KEYS = ['name', 'hosts', 'roles', 'serial', 'vars', 'any_errors_fatal', 'tags', 'gather_facts'];
+const PLAY_KEYS = ['name', 'hosts', 'roles', 'serial', 'vars', 'vars_files', 'any_errors_fatal', 'tags', 'gather_facts', 'pre_tasks', 'tasks', 'post_tasks', 'handlers', 'become', 'become_user'];
 const ROLE_KEYS = ['role', 'name', 'vars', 'tags'];
 
 /** Names and patterns are printed in progress lines and the recap: no newlines or other control characters. */
@@ -54,12 +59,42 @@ export function roleSearchPath(playbookFile: string): string[] {
   return [path.join(dir, 'roles'), path.join(dir, '..', 'roles'), path.resolve('roles')];
 }
 
+/** A play's vars_files, read in order (later files win), relative to the playbook. */
+async function varsFiles(y: YamlFile, i: number, v: unknown): Promise<Record<string, unknown>> {
+  if (v === undefined) return {};
+  const files = strList(y, [i, 'vars_files'], v, '"vars_files"');
+  let out: Record<string, unknown> = {};
+  for (const f of files) {
+    const vf = await readYamlFile(path.resolve(path.dirname(y.file), f));
+    if (vf.value !== null && !isMapping(vf.value)) throw vf.error([], 'a vars file must be a mapping of variables');
+    out = { ...out, ...((vf.value as Record<string, unknown>) ?? {}) };
+  }
+  return out;
+}
+
+/** The play's YAML task sections, as role entries placed around its roles (Ansible's order). */
+function taskSections(y: YamlFile, i: number, p: Record<string, unknown>, roles: RoleRef[]): RoleRef[] {
+  const handlers = parseTaskList(y, [i, 'handlers'], p.handlers, true);
+  if (p.become !== undefined && typeof p.become !== 'boolean') throw y.error([i, 'become'], '"become" must be true or false');
+  if (p.become_user !== undefined && p.become_user !== 'root') throw y.error([i, 'become_user'], 'become_user other than root is not supported');
+  if (p.gather_facts !== undefined && typeof p.gather_facts !== 'boolean') throw y.error([i, 'gather_facts'], '"gather_facts" must be true or false');
+  const baseDir = path.dirname(y.file);
+  const section = (kind: 'pre_tasks' | 'tasks' | 'post_tasks'): RoleRef[] => {
+    const tasks = parseTaskList(y, [i, kind], p[kind]);
+    checkNotify(y, tasks, handlers);
+    if (tasks.length === 0) return [];
+    const yaml: TaskSection = { kind, tasks, handlers, baseDir, gatherFacts: p.gather_facts !== false, become: p.become as boolean | undefined };
+    return [{ name: kind, vars: {}, tags: [], dir: baseDir, yaml }];
+  };
+  return [...section('pre_tasks'), ...roles, ...section('tasks'), ...section('post_tasks')];
+}
+
 export async function loadPlaybook(file: string): Promise<Playbook> {
   const y = await readYamlFile(file);
   const v = y.value;
   if (!Array.isArray(v)) throw y.error([], 'a playbook is a list of plays (each with hosts and roles)');
   const search = roleSearchPath(file);
-  const plays = v.map((p, i): Play => {
+  const plays = await Promise.all(v.map(async (p, i): Promise<Play> => {
     if (!isMapping(p)) throw y.error([i], 'each play must be a mapping with hosts and roles');
     for (const k of Object.keys(p)) {
       if (!PLAY_KEYS.includes(k)) {
@@ -69,8 +104,9 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
     }
     if (p.hosts === undefined) throw y.error([i], 'play has no "hosts"');
     const hosts = strList(y, [i, 'hosts'], p.hosts, '"hosts"');
-    if (!Array.isArray(p.roles)) throw y.error([i, 'roles'], '"roles" must be a list of role names or {role, vars, tags}');
-    const roles = (p.roles as unknown[]).map((r, j): RoleRef => {
+    if (p.roles !== undefined && !Array.isArray(p.roles)) throw y.error([i, 'roles'], '"roles" must be a list of role names or {role, vars, tags}');
+    if (p.roles === undefined && ['pre_tasks', 'tasks', 'post_tasks'].every((k) => p[k] === undefined)) throw y.error([i], 'play has neither "roles" nor "tasks"');
+    const roles = ((p.roles ?? []) as unknown[]).map((r, j): RoleRef => {
       let name: string;
       let vars: Record<string, unknown> = {};
       let tags: string[] = [];
@@ -105,12 +141,12 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
     return {
       name: (p.name as string | undefined) ?? hosts.join(','),
       hosts,
-      roles,
+      roles: taskSections(y, i, p, roles),
       serial,
-      vars: (p.vars as Record<string, unknown>) ?? {},
+      vars: { ...((p.vars as Record<string, unknown>) ?? {}), ...(await varsFiles(y, i, p.vars_files)) },
       anyErrorsFatal: (p.any_errors_fatal as boolean) ?? false,
       tags: p.tags === undefined ? [] : strList(y, [i, 'tags'], p.tags, '"tags"'),
     };
-  });
+  }));
   return { file: y.file, plays };
 }

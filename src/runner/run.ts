@@ -12,6 +12,7 @@ import { HostError } from '../errors.js';
 import type { OpContext, Plan, TaskResult } from '../ops/types.js';
 import { redact } from '../report/redact.js';
 import { importRole } from './role-module.js';
+import { sectionRole } from '../tasks/section.js';
 import type { Play, Playbook, RoleRef } from './playbook.js';
 import { bindOperations, type RoleContext, type RoleDefinition, type TaskOptions } from './role.js';
 import type { EventSink } from './events.js';
@@ -86,6 +87,7 @@ class Interrupted extends Error {}
 const roleCache = new Map<string, Promise<{ def: RoleDefinition; defaults: Record<string, unknown> }>>();
 
 async function loadRole(ref: RoleRef) {
+  if (ref.yaml) return { def: sectionRole(ref.yaml), defaults: {} };
   let p = roleCache.get(ref.dir);
   if (!p) {
     p = (async () => {
