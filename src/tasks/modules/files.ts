@@ -1,24 +1,20 @@
 // copy, template, file, lineinfile, blockinfile: Ansible's arguments mapped onto the file
-// operations of src/ops/files.ts (planFile, planDirectory, planBlock, planLine).
+// operations of the catalogue (src/ops/catalogue.ts), the ones TypeScript roles call.
 import path from 'node:path';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { sh } from '../../transport/quote.js';
 import { OpError, type Plan } from '../../ops/types.js';
-import { planFile, planDirectory, planBlock, planLine, remoteStat, remoteRead } from '../../ops/files.js';
+import { CATALOGUE } from '../../ops/catalogue.js';
+import { remoteStat, remoteRead } from '../../ops/files.js';
+import { sourceFile } from '../../ops/source.js';
 import { run } from '../../ops/remote.js';
 import { unifiedDiff } from '../../ops/diff.js';
 import { renderTemplateFile } from '../jinja.js';
 import type { ArgSpec, ModuleContext, ModuleDef } from './types.js';
 
 const META: Record<string, ArgSpec> = { mode: { type: 'mode' }, owner: { type: 'str' }, group: { type: 'str' } };
-
-/** A controller-side file: absolute, else under <playbook dir>/<sub>/, else <playbook dir>/. */
-export function localFile(ctx: Pick<ModuleContext, 'baseDir'>, sub: 'files' | 'templates', src: string): string {
-  if (path.isAbsolute(src)) return src;
-  const first = path.join(ctx.baseDir, sub, src);
-  return existsSync(first) ? first : path.join(ctx.baseDir, src);
-}
+const planFile = CATALOGUE.file.run;
+const planDirectory = CATALOGUE.directory.run;
 
 /** Ansible's `backup: yes`: the old file is kept as <dest>.<stamp>~ before it is replaced. */
 function withBackup(ctx: ModuleContext, dest: string, plan: Plan, backup: unknown): Plan {
@@ -34,12 +30,7 @@ function withBackup(ctx: ModuleContext, dest: string, plan: Plan, backup: unknow
   };
 }
 
-async function planContent(ctx: ModuleContext, a: Record<string, unknown>, content: string | Buffer): Promise<Plan> {
-  let dest = String(a.dest);
-  if (dest.endsWith('/') && a.src) dest += path.posix.basename(String(a.src));
-  const plan = await planFile(ctx.op, { path: dest, content, mode: a.mode as string, owner: a.owner as string, group: a.group as string });
-  return withBackup(ctx, dest, plan, a.backup);
-}
+const meta = (a: Record<string, unknown>) => ({ mode: a.mode as string | undefined, owner: a.owner as string | undefined, group: a.group as string | undefined });
 
 export const copy: ModuleDef = {
   name: 'copy',
@@ -48,8 +39,11 @@ export const copy: ModuleDef = {
   exclusive: [['src', 'content']],
   async run(ctx, a) {
     if (a.force === false) throw new OpError('copy: force=no is not supported');
-    const content = a.content !== undefined ? String(a.content) : await readFile(localFile(ctx, 'files', String(a.src)));
-    return { plan: await planContent(ctx, a, content), result: { dest: a.dest } };
+    const content = a.content !== undefined ? String(a.content) : await readFile(sourceFile({ ...ctx.op, dir: ctx.baseDir }, 'files', String(a.src)));
+    let dest = String(a.dest);
+    if (dest.endsWith('/') && a.src) dest += path.posix.basename(String(a.src));
+    const plan = await planFile(ctx.op, { path: dest, content, ...meta(a) });
+    return { plan: withBackup(ctx, dest, plan, a.backup), result: { dest } };
   },
 };
 
@@ -58,8 +52,10 @@ export const template: ModuleDef = {
   args: { src: { type: 'path' }, dest: { type: 'path' }, backup: { type: 'bool', default: false }, ...META },
   requiredOneOf: [['src'], ['dest']],
   async run(ctx, a) {
-    const content = await renderTemplateFile(localFile(ctx, 'templates', String(a.src)), ctx.vars);
-    return { plan: await planContent(ctx, a, content), result: { dest: a.dest } };
+    // The catalogue's template operation, rendering with Jinja2: the task's variables at the top level.
+    const op = { ...ctx.op, dir: ctx.baseDir, renderTemplate: (file: string, data: Record<string, unknown>) => renderTemplateFile(file, data) };
+    const plan = await CATALOGUE.template.run(op, { src: String(a.src), dest: String(a.dest), data: ctx.vars, ...meta(a) });
+    return { plan: withBackup(ctx, String(a.dest), plan, a.backup), result: { dest: a.dest } };
   },
 };
 
@@ -95,7 +91,7 @@ async function planLink(ctx: ModuleContext, p: string, src: string, a: Record<st
 async function planMeta(ctx: ModuleContext, p: string, a: Record<string, unknown>): Promise<Plan> {
   const content = await remoteRead(ctx.op, p);
   if (content === null) throw new OpError(`file (${p}) is absent, cannot continue`);
-  return planFile(ctx.op, { path: p, content, mode: a.mode as string, owner: a.owner as string, group: a.group as string });
+  return planFile(ctx.op, { path: p, content, ...meta(a) });
 }
 
 /** recurse=yes on a directory: owner/group of everything below it. */
@@ -130,13 +126,13 @@ export const file: ModuleDef = {
   requiredOneOf: [['path']],
   async run(ctx, a) {
     const p = String(a.path);
-    const meta = { mode: a.mode as string, owner: a.owner as string, group: a.group as string };
+    const m = meta(a);
     let state = a.state as string | undefined;
     if (a.recurse && a.mode) throw new OpError('file: recurse with mode is not supported (owner and group are)');
     if (state === undefined) state = a.recurse || (await remoteStat(ctx.op, p)).type === 'directory' ? 'directory' : a.src ? 'link' : 'file';
     let plan: Plan;
     if (state === 'directory') {
-      const dir = await planDirectory(ctx.op, { path: p, ...meta });
+      const dir = await planDirectory(ctx.op, { path: p, ...m });
       plan = a.recurse ? await planRecurse(ctx, p, a, dir) : dir;
     } else if (state === 'absent') plan = await planAbsent(ctx, p);
     else if (state === 'link') {
@@ -145,11 +141,11 @@ export const file: ModuleDef = {
     } else if (state === 'touch') {
       const st = await remoteStat(ctx.op, p);
       const preserve = a.access_time === 'preserve' && a.modification_time === 'preserve';
-      if (!st.exists) plan = await planFile(ctx.op, { path: p, content: '', ...meta });
+      if (!st.exists) plan = await planFile(ctx.op, { path: p, content: '', ...m });
       else if (preserve) plan = await planMeta(ctx, p, a);
       else {
-        const m = await planMeta(ctx, p, a);
-        plan = { changed: true, message: 'touched', apply: async () => void (await m.apply?.(), await run(ctx.op, sh`touch -- ${p}`, 'touch')) };
+        const md = await planMeta(ctx, p, a);
+        plan = { changed: true, message: 'touched', apply: async () => void (await md.apply?.(), await run(ctx.op, sh`touch -- ${p}`, 'touch')) };
       }
     } else plan = await planMeta(ctx, p, a);
     return { plan, result: { path: p, state } };
@@ -171,22 +167,12 @@ export const lineinfile: ModuleDef = {
   requiredOneOf: [['path']],
   async run(ctx, a) {
     const p = String(a.path);
-    const re = a.regexp !== undefined ? new RegExp(String(a.regexp)) : undefined;
-    const before = await remoteRead(ctx.op, p);
-    if (a.state === 'absent') {
-      if (!re && a.line === undefined) throw new OpError('lineinfile: state=absent needs regexp or line');
-      const text = before ?? '';
-      const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
-      const kept = lines.filter((l) => !(re ? re.test(l) : l === a.line));
-      if (kept.length === lines.length) return { plan: { changed: false }, result: {} };
-      const after = kept.length ? kept.join('\n') + '\n' : '';
-      const plan = await planFile(ctx.op, { path: p, content: after });
-      return { plan: withBackup(ctx, p, { ...plan, message: `${lines.length - kept.length} line(s) removed`, diff: ctx.op.diff ? unifiedDiff(p, text, after) : undefined }, a.backup), result: {} };
-    }
-    if (a.line === undefined) throw new OpError('lineinfile: state=present needs line');
-    if (before === null && !a.create) throw new OpError(`Destination ${p} does not exist !`);
-    const exact = new RegExp(`^${String(a.line).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-    const plan = await planLine(ctx.op, { path: p, regexp: re ?? exact, line: String(a.line) });
+    if (a.state === 'absent' && a.regexp === undefined && a.line === undefined) throw new OpError('lineinfile: state=absent needs regexp or line');
+    if (a.state === 'present' && a.line === undefined) throw new OpError('lineinfile: state=present needs line');
+    if (a.state === 'present' && !a.create && (await remoteRead(ctx.op, p)) === null) throw new OpError(`Destination ${p} does not exist !`);
+    // Ansible's regexp is searched anywhere in a line (re.search); without one the exact line is matched.
+    const regexp = a.regexp !== undefined ? new RegExp(String(a.regexp)) : String(a.line);
+    const plan = await CATALOGUE.line.run(ctx.op, { path: p, line: a.line as string | undefined, regexp, state: a.state as 'present' | 'absent' });
     return { plan: withBackup(ctx, p, plan, a.backup), result: {} };
   },
 };
@@ -210,7 +196,7 @@ export const blockinfile: ModuleDef = {
     const m = /^# \{mark\} (.+)$/.exec(String(a.marker));
     if (!m) throw new OpError(`blockinfile: marker ${JSON.stringify(a.marker)} is not supported; write it as "# {mark} TEXT"`);
     if (!a.create && (await remoteRead(ctx.op, p)) === null) throw new OpError(`Path ${p} does not exist !`);
-    const plan = await planBlock(ctx.op, { path: p, marker: m[1], block: a.state === 'absent' ? '' : String(a.block), mode: a.mode as string });
+    const plan = await CATALOGUE.block.run(ctx.op, { path: p, marker: m[1], block: a.state === 'absent' ? '' : String(a.block), mode: a.mode as string });
     return { plan: withBackup(ctx, p, plan, a.backup), result: {} };
   },
 };

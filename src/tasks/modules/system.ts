@@ -1,9 +1,9 @@
 // command, shell, package (apt/dnf/yum), service (systemd), sysctl: Ansible's arguments mapped
-// onto the operations of src/ops/system.ts (planCommand, planPackage, planService, planSysctl).
+// onto the catalogue's operations (src/ops/catalogue.ts), the ones TypeScript roles call.
 import path from 'node:path';
 import { sh, raw, type Shell } from '../../transport/quote.js';
 import { OpError, type Plan } from '../../ops/types.js';
-import { planCommand, planPackage, planService, planSysctl } from '../../ops/system.js';
+import { CATALOGUE } from '../../ops/catalogue.js';
 import { run } from '../../ops/remote.js';
 import type { ModuleContext, ModuleDef, ModuleOutcome } from './types.js';
 
@@ -39,7 +39,7 @@ export function shlexSplit(text: string): string[] {
 async function runCommand(ctx: ModuleContext, a: Record<string, unknown>, body: Shell, shown: string): Promise<ModuleOutcome> {
   const cmd = a.chdir !== undefined ? sh`cd -- ${String(a.chdir)} && ${body}` : body;
   const result: Record<string, unknown> = { cmd: shown };
-  const decided = await planCommand(ctx.op, {
+  const decided = await CATALOGUE.command.run(ctx.op, {
     cmd,
     creates: a.creates as string | undefined,
     unless: a.removes !== undefined ? sh`test ! -e ${String(a.removes)}` : undefined,
@@ -105,7 +105,7 @@ export const pkg: ModuleDef = {
   facts: ['os', 'packageManager', 'packages'],
   async run(ctx, a) {
     const names = (a.name as unknown[]).map(String);
-    const plan = await planPackage(ctx.op, { name: names, state: PKG_STATE[String(a.state)] });
+    const plan = await CATALOGUE.package.run(ctx.op, { name: names, state: PKG_STATE[String(a.state)] });
     if (!a.update_cache || !plan.changed || !plan.apply) return { plan, result: {} };
     // update_cache refreshes the lists before an install; with nothing to do, nothing runs (as with cache_valid_time).
     const apply = plan.apply;
@@ -139,7 +139,7 @@ export const service: ModuleDef = {
     // daemon_reload runs before the unit is looked at, outside check mode; it is not a change (as in Ansible).
     if (a.daemon_reload && !ctx.op.check) await run(ctx.op, sh`systemctl daemon-reload`, 'systemctl daemon-reload');
     if (a.name === undefined) return { plan: { changed: false }, result: {} };
-    const plan = await planService(ctx.op, { name: String(a.name), state: a.state as 'started' | undefined, enabled: a.enabled as boolean | undefined });
+    const plan = await CATALOGUE.service.run(ctx.op, { name: String(a.name), state: a.state as 'started' | undefined, enabled: a.enabled as boolean | undefined });
     return { plan, result: { name: a.name, state: a.state } };
   },
 };
@@ -174,7 +174,7 @@ export const sysctl: ModuleDef = {
       file = path.posix.basename(f);
     }
     if (file && (await sameAsAnsibleWrote(ctx, String(a.name), String(a.value), `/etc/sysctl.d/${file}`))) return { plan: { changed: false }, result: {} };
-    const plan = await planSysctl(ctx.op, { name: String(a.name), value: String(a.value), file });
+    const plan = await CATALOGUE.sysctl.run(ctx.op, { name: String(a.name), value: String(a.value), file });
     return { plan, result: {} };
   },
 };
