@@ -1,14 +1,14 @@
 // Read a YAML file with source positions, so every error about its content names file:line:col.
-import { readFile } from 'node:fs/promises';
 import { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, isAlias, visit, type Document, type Node } from 'yaml';
 import { InputError, excerptAt, type SourcePos } from './errors.js';
 import { findDuplicateKey } from './inventory/yaml.js';
 import { maskSecretValues } from './report/redact.js';
+import { readInputText, MAX_INPUT_BYTES } from './input-file.js';
 
 /** Aliases may add at most this many values to a document (the yaml package's resource-exhaustion guard). */
 const MAX_ALIAS_COUNT = 100;
 
-export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
+export { MAX_INPUT_BYTES };
 
 export interface YamlFile {
   file: string;
@@ -21,21 +21,8 @@ export interface YamlFile {
   error(path: (string | number)[], message: string, opts?: { key?: boolean }): InputError;
 }
 
-export async function readYamlFile(file: string, opts: { version?: '1.1' | '1.2' } = {}): Promise<YamlFile> {
-  let text: string;
-  try {
-    const buf = await readFile(file);
-    if (buf.length > MAX_INPUT_BYTES) {
-      throw new InputError(`file is ${buf.length} bytes, larger than the ${MAX_INPUT_BYTES}-byte limit for inputs`, { file });
-    }
-    text = buf.toString('utf8');
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
-    throw new InputError(why, { file });
-  }
-  return parseYamlText(file, text, opts);
+export async function readYamlFile(file: string, opts: { version?: '1.1' | '1.2'; what?: string } = {}): Promise<YamlFile> {
+  return parseYamlText(file, await readInputText(file, { what: opts.what }), opts);
 }
 
 export function parseYamlText(file: string, text: string, opts: { version?: '1.1' | '1.2' } = {}): YamlFile {

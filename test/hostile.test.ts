@@ -8,33 +8,28 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { main } from '../src/cli/main.js';
 import { EXIT } from '../src/errors.js';
 import { EXIT_CODES } from '../src/cli/help.js';
 import { loadInventory, varPosition } from '../src/inventory/index.js';
 import { RecordingTransport } from '../src/transport/recording.js';
 import { runPlaybook } from '../src/runner/run.js';
 import type { Facts } from '../src/facts/types.js';
+import { CountingListener, assertBadInput } from './helpers/bad-input.js';
 import { startSshd, sshdUnavailable, boxInventory, TEST_USER } from './helpers/sshd.js';
 
 const CORPUS = path.resolve('test/fixtures/hostile');
 const BIN = path.resolve('bin/provision.js');
 
-let server: Server;
-let connections = 0;
+const listener = new CountingListener();
 let port = 0;
 let root = '';
+const provision = (args: string[]) => listener.provision(args);
 
 before(async () => {
-  server = createServer((socket) => {
-    connections++;
-    socket.destroy(); // not an SSH server: whoever connects fails at once
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as { port: number }).port;
+  await listener.start();
+  port = listener.port;
   root = mkdtempSync(path.join(tmpdir(), 'provision-hostile-'));
   cpSync(CORPUS, root, { recursive: true });
   const substitute = (dir: string) => {
@@ -51,41 +46,9 @@ before(async () => {
 });
 
 after(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await listener.close();
   rmSync(root, { recursive: true, force: true });
 });
-
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-  connections: number;
-}
-
-async function provision(args: string[]): Promise<Result> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const before = connections;
-  const code = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false });
-  // A connection attempt may still be on its way: give the listener a moment to see it.
-  await new Promise((r) => setTimeout(r, 20));
-  return { code, out: out.join('\n'), err: err.join('\n'), connections: connections - before };
-}
-
-/** The shape every bad-input report must have. */
-function assertBadInput(r: Result, want: { msg: RegExp; at?: string }, label: string): void {
-  const shown = `${label}\n--- stderr\n${r.err}\n--- stdout\n${r.out}`;
-  assert.equal(r.code, EXIT.BAD_INPUT, `exit code: ${shown}`);
-  assert.equal(r.connections, 0, `nothing may be sent to any host: ${shown}`);
-  assert.equal(r.out, '', `no run output before the error (no play started): ${shown}`);
-  assert.ok(r.err.startsWith('provision: '), shown);
-  assert.match(r.err, want.msg, shown);
-  if (want.at) assert.ok(r.err.startsWith(`provision: ${want.at}: `), `names ${want.at}: ${shown}`);
-  assert.doesNotMatch(r.err, /\n\s+at /, `no stack trace: ${shown}`);
-  assert.doesNotMatch(r.err, /node_modules|\.ts:\d+|(?:Type|Range|Reference)Error/, `no internals: ${shown}`);
-  assert.doesNotMatch(r.err, /\n\s*\n/, `one paragraph (no blank line): ${shown}`);
-  assert.ok(r.err.length < 1200, `short: ${r.err.length} characters: ${shown}`);
-}
 
 interface Case {
   /** Directory under test/fixtures/hostile/. */
@@ -156,7 +119,7 @@ const CASES: Case[] = [
   { dir: 'inv-topology-vrid', topology: 'vrid-range', msg: /INTERNAL_2: VRID 300 on internal .*VRID 300 is outside 1\.\.255/, at: 'group_vars/lb.yaml:11:17' },
   { dir: 'inv-topology-unknown-key', topology: 'schema-unknown-key', msg: /ha\.pasword: unknown key "pasword" in ha \(did you mean "password"\?\)/, at: 'hosts.yaml:4:16' },
   { dir: 'inv-secret-env-unset', topology: 'secret-unresolved', msg: /ha\.password: environment variable PV_HOSTILE_SURELY_UNSET is not set/, at: 'hosts.yaml:4:17' },
-  { dir: 'inv-secret-device', topology: 'secret-unresolved', msg: /ha\.password: secret file \/dev\/zero is not a regular file/, at: 'hosts.yaml:4:17' },
+  { dir: 'inv-secret-device', topology: 'secret-unresolved', msg: /ha\.password: secret file \/dev\/zero is a character device, not a regular file/, at: 'hosts.yaml:4:17' },
   { dir: 'inv-password-excerpt', msg: /duplicate key 'password' \(first at line 4, column 7\)\n\s+5 \|\s+password: «redacted»/, at: 'hosts.yaml:5:7' },
   // playbooks
   { dir: 'pb-not-list', msg: /a playbook is a list of plays/, at: 'play.yaml:1:1' },
@@ -246,10 +209,10 @@ test('missing and unreadable files: inventory, playbook, extra-vars file (exit 3
   const ok = path.join(root, 'ok');
   const cases: Array<[string[], RegExp]> = [
     [[path.join(root, 'nope/hosts.yaml'), path.join(ok, 'play.yaml')], new RegExp(`^provision: ${root}/nope/hosts\\.yaml: inventory file not found$`)],
-    [[path.join(ok, 'hosts.yaml'), path.join(root, 'nope.yaml')], new RegExp(`^provision: ${root}/nope\\.yaml: no such file$`)],
+    [[path.join(ok, 'hosts.yaml'), path.join(root, 'nope.yaml')], new RegExp(`^provision: ${root}/nope\\.yaml: playbook not found$`)],
     [[ok, path.join(ok, 'play.yaml')], new RegExp(`^provision: ${ok}: inventory file is a directory, not a file$`)],
-    [[path.join(ok, 'hosts.yaml'), ok], new RegExp(`^provision: ${ok}: is a directory, not a file$`)],
-    [[path.join(ok, 'hosts.yaml'), path.join(ok, 'play.yaml'), '-e', `@${root}/nope-vars.yaml`], /nope-vars\.yaml: no such file/],
+    [[path.join(ok, 'hosts.yaml'), ok], new RegExp(`^provision: ${ok}: playbook is a directory, not a file$`)],
+    [[path.join(ok, 'hosts.yaml'), path.join(ok, 'play.yaml'), '-e', `@${root}/nope-vars.yaml`], /nope-vars\.yaml: extra-vars file not found/],
     [[path.join(ok, 'hosts.yaml'), path.join(ok, 'play.yaml'), '-e', 'x'], /--extra-vars "x": expected key=value/],
     [[path.join(ok, 'hosts.yaml'), path.join(ok, 'play.yaml'), '-e', '{"a": [1,'], /--extra-vars: not valid JSON\/YAML/],
     [[path.join(ok, 'hosts.yaml'), path.join(ok, 'play.yaml'), '--forks', '$(reboot)'], /--forks \$\(reboot\): expected a whole number/],
@@ -269,7 +232,7 @@ test('huge files are refused by size before they are parsed (generated here, not
   const t0 = Date.now();
   assertBadInput(await provision([inv, path.join(root, 'ok/play.yaml')]), { msg: /inventory file is \d+ bytes, larger than the 33554432-byte limit/, at: inv }, 'huge inventory');
   assertBadInput(await provision(['check', inv]), { msg: /larger than the 33554432-byte limit/, at: inv }, 'check huge inventory');
-  assertBadInput(await provision([path.join(root, 'ok/hosts.yaml'), pb]), { msg: /file is \d+ bytes, larger than the 4194304-byte limit/, at: pb }, 'huge playbook');
+  assertBadInput(await provision([path.join(root, 'ok/hosts.yaml'), pb]), { msg: /playbook is \d+ bytes, larger than the 4194304-byte limit/, at: pb }, 'huge playbook');
   assertBadInput(await provision([path.join(root, 'ok/hosts.yaml'), path.join(root, 'ok/play.yaml'), '-e', `@${pb}`]), { msg: /larger than the 4194304-byte limit/, at: pb }, 'huge extra-vars file');
   assert.ok(Date.now() - t0 < 5000, `refused quickly (${Date.now() - t0} ms)`);
   // A large but acceptable inventory (5000 hosts) still loads; it is not the size that is refused.
@@ -307,13 +270,13 @@ function spawnCli(args: string[]): Promise<{ code: number | null; stdout: string
 test('the real process (bin/provision.js): exit status 3 and a stack-free stderr', async () => {
   for (const c of ['inv-alias-bomb', 'inv-host-cmd-subst', 'pb-collection-key', 'inv-ansible-port-shell']) {
     const p = paths(CASES.find((x) => x.dir === c)!);
-    const before = connections;
+    const before = listener.connections;
     const r = await spawnCli([p.inventory, p.playbook]);
     assert.equal(r.code, EXIT.BAD_INPUT, `${c}: ${r.stderr}`);
     assert.equal(r.stdout, '', c);
     assert.match(r.stderr, /^provision: \S+:\d+:\d+: /, c);
     assert.doesNotMatch(r.stderr, /\n\s+at |Warning:|node_modules/, `${c}: ${r.stderr}`);
-    assert.equal(connections - before, 0, c);
+    assert.equal(listener.connections - before, 0, c);
   }
 });
 

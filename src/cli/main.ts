@@ -76,7 +76,7 @@ export async function parseExtraVars(items: string[] | undefined): Promise<Recor
     if (item.startsWith('@')) {
       const file = item.slice(1);
       const { readYamlFile } = await import('../yamlfile.js');
-      const y = await readYamlFile(file);
+      const y = await readYamlFile(file, { what: 'extra-vars file' });
       if (typeof y.value !== 'object' || y.value === null || Array.isArray(y.value)) throw new InputError('extra-vars file must be a mapping', { file });
       Object.assign(out, y.value);
     } else if (item.trim().startsWith('{')) {

@@ -34,7 +34,8 @@
 // turns a var path of a host (['ka67', 'ha', 'networks', 0, 'vips', 1, 'vrid']) into the
 // position in the inventory, group_vars/ or host_vars/ file that the host's value came from.
 
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { readInputText } from '../input-file.js';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { InputError, type SourcePos } from '../errors.js';
@@ -94,28 +95,9 @@ interface HostState {
 
 const SECTIONS = new Set(['hosts', 'children', 'vars']);
 
-async function readText(file: string, what: string): Promise<string> {
-  try {
-    const st = await stat(file);
-    if (st.isFile() && st.size > MAX_INVENTORY_BYTES) {
-      throw new InputError(`${what} is ${st.size} bytes, larger than the ${MAX_INVENTORY_BYTES}-byte limit for inputs`, { file });
-    }
-    if (!st.isFile() && !st.isDirectory()) throw new InputError(`${what} is not a regular file`, { file });
-    const text = await readFile(file, 'utf8');
-    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? `${what} not found`
-        : code === 'EISDIR'
-          ? `${what} is a directory, not a file`
-          : code === 'EACCES'
-            ? `${what} is not readable (permission denied)`
-            : `cannot read ${what} (${code ?? String(e)})`;
-    throw new InputError(why, { file });
-  }
+/** An input file, type and size checked before reading (src/input-file.ts). */
+function readText(file: string, what: string): Promise<string> {
+  return readInputText(file, { what, maxBytes: MAX_INVENTORY_BYTES });
 }
 
 class Builder {
@@ -399,10 +381,11 @@ function toPyInt(v: unknown): number | null | undefined {
 
 const VARS_EXTENSIONS = ['.yml', '.yaml', '.json'];
 
+// A FIFO or device counts as a file: the input reader then refuses it loudly instead of skipping it.
 async function kindOf(p: string): Promise<'file' | 'dir' | null> {
   try {
     const s = await stat(p);
-    return s.isDirectory() ? 'dir' : s.isFile() ? 'file' : null;
+    return s.isDirectory() ? 'dir' : 'file';
   } catch {
     return null;
   }

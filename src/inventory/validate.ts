@@ -5,6 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { fileKind } from '../input-file.js';
 import type { InputError } from '../errors.js';
 import { parseAddress } from './hostpattern.js';
 import { varError } from './load.js';
@@ -59,11 +60,17 @@ export function connectionVarsError(inv: Inventory, host: Host, opts: Connection
     const f = v[key];
     if (f === undefined || f === null) continue;
     if (typeof f !== 'string' || f === '' || /[\0\n\r]/.test(f)) return at(key, `${key} must be a file path, not ${show(f)}`);
-    if (!opts.files || key === 'provision_known_hosts_file' || f.includes('%')) continue;
+    if (!opts.files || f.includes('%')) continue;
     const home = opts.home ?? homedir();
     const full = f === '~' ? home : f.startsWith('~/') ? path.join(home, f.slice(2)) : path.resolve(f);
-    if (!existsSync(full)) return at(key, `private key file ${full} does not exist`);
-    if (!statSync(full).isFile()) return at(key, `private key file ${full} is not a regular file`);
+    const knownHosts = key === 'provision_known_hosts_file';
+    // A missing known_hosts file is an empty one; a FIFO or a device would hang or flood the read.
+    if (!existsSync(full)) {
+      if (knownHosts) continue;
+      return at(key, `private key file ${full} does not exist`);
+    }
+    const st = statSync(full);
+    if (!st.isFile()) return at(key, `${knownHosts ? 'known_hosts' : 'private key'} file ${full} is ${fileKind(st)}, not a regular file`);
   }
   return undefined;
 }

@@ -2,7 +2,7 @@
 // role's (or playbook's) directory and never outside it.
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readInputText } from '../input-file.js';
 import { renderString } from '../topology/render.js';
 import type { OpContext } from './types.js';
 import { OpError } from './types.js';
@@ -28,6 +28,6 @@ const templateCache = new Map<string, Promise<string>>();
 /** Render an ejs template file; escaping is off and `<%=` refused (see renderString). */
 export async function renderTemplateFile(file: string, data: Record<string, unknown>): Promise<string> {
   let text = templateCache.get(file);
-  if (!text) templateCache.set(file, (text = readFile(file, 'utf8')));
+  if (!text) templateCache.set(file, (text = readInputText(file, { what: 'template' })));
   return renderString(await text, data, file);
 }

@@ -90,7 +90,7 @@ function taskSections(y: YamlFile, i: number, p: Record<string, unknown>, roles:
 }
 
 export async function loadPlaybook(file: string): Promise<Playbook> {
-  const y = await readYamlFile(file);
+  const y = await readYamlFile(file, { what: 'playbook' });
   const v = y.value;
   if (!Array.isArray(v)) throw y.error([], 'a playbook is a list of plays (each with hosts and roles)');
   const search = roleSearchPath(file);

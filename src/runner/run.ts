@@ -1,7 +1,7 @@
 // The runner: plays (host groups x roles), forks and serial batches, handlers, check and diff
 // modes. It emits events; progress rendering and the report listen to them.
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readInputText } from '../input-file.js';
 import { existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { Host, Inventory } from '../inventory/types.js';
@@ -95,7 +95,7 @@ async function loadRole(ref: RoleRef) {
       const def = mod.default as RoleDefinition;
       if (!def || typeof def.tasks !== 'function') throw new Error(`role ${ref.name}: index.ts must export default defineRole({...})`);
       const dfile = path.join(ref.dir, 'defaults.yaml');
-      const defaults = existsSync(dfile) ? ((parseYaml(await readFile(dfile, 'utf8')) as Record<string, unknown>) ?? {}) : {};
+      const defaults = existsSync(dfile) ? ((parseYaml(await readInputText(dfile, { what: 'role defaults file' })) as Record<string, unknown>) ?? {}) : {};
       return { def, defaults };
     })();
     roleCache.set(ref.dir, p);

@@ -2,7 +2,7 @@
 // Templates live in roles/<role>/templates/*.ejs and use `<%-` only: renderTemplate
 // refuses a template containing `<%=`, because HTML escaping corrupts configs
 // (`"` -> `&#34;` in keepalived.conf).
-import { readFileSync } from 'node:fs';
+import { readInputTextSync } from '../input-file.js';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
@@ -30,7 +30,7 @@ export function renderString(template: string, data: Record<string, unknown>, fi
 
 /** Render an ejs template file with `data` (see renderString). */
 export function renderTemplate(path: string, data: Record<string, unknown>): string {
-  return renderString(readFileSync(path, 'utf8'), data, path);
+  return renderString(readInputTextSync(path, { what: 'template' }), data, path);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // it, JSON.stringify-ing it or util.inspect-ing it all give «redacted». Only `.reveal()`
 // returns the value, and only templates call it. Revealing registers the value with
 // src/report/redact.ts, so a revealed value that reaches a diff or log is masked there.
-import { readFileSync, statSync } from 'node:fs';
+import { readInputTextSync, type InputFileError } from '../input-file.js';
 import { isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { REDACTED, registerSecret } from '../report/redact.js';
@@ -65,15 +65,10 @@ export class Secret {
       let text: string;
       try {
         // A regular file of sane size only: /dev/zero or a FIFO would never end.
-        const st = statSync(path);
-        if (!st.isFile() && !st.isDirectory()) throw new SecretError(`secret file ${path} is not a regular file`, `file ${spec.file}`);
-        if (st.size > MAX_SECRET_FILE_BYTES) throw new SecretError(`secret file ${path} is ${st.size} bytes; a password file holds at most ${MAX_SECRET_FILE_BYTES}`, `file ${spec.file}`);
-        text = readFileSync(path, 'utf8');
+        text = readInputTextSync(path, { what: `secret file ${path}`, maxBytes: MAX_SECRET_FILE_BYTES });
       } catch (e) {
-        if (e instanceof SecretError) throw e;
-        const code = (e as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? 'error'})`;
-        throw new SecretError(`secret file ${path} ${why}`, `file ${spec.file}`);
+        const missing = (e as InputFileError).code === 'ENOENT';
+        throw new SecretError(missing ? `secret file ${path} does not exist` : (e as Error).message, `file ${spec.file}`);
       }
       // One trailing newline is the file's, not the secret's (echo pw > file).
       const v = text.replace(/\r?\n$/, '');

@@ -1,5 +1,6 @@
 // How to reach a host: inventory vars (Ansible names) > ~/.ssh/config > caller defaults > built-ins.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInputTextSync } from '../input-file.js';
 import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import SSHConfig from 'ssh-config';
@@ -133,8 +134,9 @@ function makeContext(opts: ConnectionSpecOptions): Context {
   let config = new SSHConfig();
   if (existsSync(configPath)) {
     try {
-      config = SSHConfig.parse(readFileSync(configPath, 'utf8'));
+      config = SSHConfig.parse(readInputTextSync(configPath, { what: 'ssh config' }));
     } catch (e) {
+      if (e instanceof InputError) throw e;
       throw new InputError(`cannot parse ssh config: ${(e as Error).message}`, { file: configPath });
     }
   }

@@ -1,7 +1,8 @@
 // known_hosts: parsing (plain, hashed, [host]:port, markers), lookup, fingerprints, policy.
 // Format reference: sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT".
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
+import { readInputText, type InputFileError } from '../input-file.js';
 import { dirname } from 'node:path';
 
 export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
@@ -107,10 +108,10 @@ export async function loadKnownHosts(
   for (const file of files) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readInputText(file, { what: 'known_hosts file' });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      problems.push({ file, line: 0, message: `cannot read: ${(e as Error).message}` });
+      if ((e as InputFileError).code === 'ENOENT') continue;
+      problems.push({ file, line: 0, message: (e as Error).message });
       continue;
     }
     const parsed = parseKnownHosts(text, file);

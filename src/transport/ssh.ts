@@ -1,6 +1,6 @@
 // SshTransport: one ssh2 connection per host, a cap on open session channels, sudo, atomic upload.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readInputFile, type InputFileError } from '../input-file.js';
 import { posix } from 'node:path';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
@@ -417,9 +417,9 @@ export class SshTransport implements Transport {
     for (const file of spec.privateKeyFiles) {
       let data: Buffer;
       try {
-        data = await readFile(file);
+        data = await readInputFile(file, { what: 'private key file' });
       } catch (e) {
-        skipped.push(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : errMessage(e)}`);
+        skipped.push(`${file}: ${(e as InputFileError).code === 'ENOENT' ? 'missing' : errMessage(e)}`);
         continue;
       }
       const parsed = utils.parseKey(data) as ParsedKey | ParsedKey[] | Error;
