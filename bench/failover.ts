@@ -13,7 +13,7 @@ import type { Inventory } from '../src/inventory/types.js';
 import { deriveTopology } from '../src/topology/index.js';
 import type { HaModel, ProfileName } from '../src/topology/types.js';
 import { SshTransport, connectionSpecFor, sh, type Transport } from '../src/transport/index.js';
-import { verifyFailover, formatFailoverTable, vipHolders, FAILOVER_MODES, type FailoverMode, type FailoverReport } from '../src/verify/failover.js';
+import { verifyFailover, formatFailoverTable, vipHolders, DEFAULT_RATE_HZ, DEFAULT_TIMEOUT_MS, FAILOVER_MODES, type FailoverMode, type FailoverReport } from '../src/verify/failover.js';
 import { labPowerOff, labPowerOn } from '../src/lab/index.js';
 import { curlVips, probeAssignments } from '../src/verify/checks.js';
 import { measure, table } from './lib/measure.js';
@@ -24,6 +24,8 @@ export const PROFILE_NAMES: ProfileName[] = ['howto', 'default', 'fast'];
 export interface GapSummary {
   /** Client-observed failover gap per VIP and probe (ms), every LB failed in turn. */
   failoverMs: number[];
+  /** Requests of the failover loops whose SYN got no answer within the timeout, per VIP and probe. */
+  droppedSyns: number[];
   preemptMs: number[];
   /** Controller-side time until the peer held the VIPs, per LB. */
   takeoverMs: number[];
@@ -106,10 +108,11 @@ function connector(inv: Inventory) {
 }
 
 function summarize(report: FailoverReport): GapSummary {
-  const s: GapSummary = { failoverMs: [], preemptMs: [], takeoverMs: [], bootMs: [], ok: report.ok, problems: [] };
+  const s: GapSummary = { failoverMs: [], droppedSyns: [], preemptMs: [], takeoverMs: [], bootMs: [], ok: report.ok, problems: [] };
   for (const l of report.lbs) {
     for (const r of l.results) {
       if (r.failover) s.failoverMs.push(r.failover.recovered ? r.failover.gapMs : Infinity);
+      if (r.failover) s.droppedSyns.push(r.failover.failureKinds.syn ?? 0);
       if (r.preempt) s.preemptMs.push(r.preempt.recovered ? r.preempt.gapMs : Infinity);
     }
     if (l.takeoverMs !== undefined) s.takeoverMs.push(l.takeoverMs);
@@ -272,13 +275,13 @@ const ms = (xs: number[]): string => {
 };
 
 export function failoverTable(r: FailoverBenchResult): string {
-  const rows = [['profile', 'fault', 'client gap (median, range)', 'preemption gap', 'peer held VIPs after', 'boot', 'result']];
+  const rows = [['profile', 'fault', 'client gap (median, range)', 'dropped SYNs per VIP', 'preemption gap', 'peer held VIPs after', 'boot', 'result']];
   for (const p of r.profiles) {
     for (const mode of FAILOVER_MODES) {
       const m = p.modes[mode];
       if (!m) continue;
       const s = m.summary;
-      rows.push([p.profile, mode, ms(s.failoverMs), ms(s.preemptMs), ms(s.takeoverMs), s.bootMs.length ? ms(s.bootMs) : '-', s.ok ? 'ok' : 'FAIL']);
+      rows.push([p.profile, mode, ms(s.failoverMs), s.droppedSyns.join(', ') || '-', ms(s.preemptMs), ms(s.takeoverMs), s.bootMs.length ? ms(s.bootMs) : '-', s.ok ? 'ok' : 'FAIL']);
     }
   }
   const notes: string[] = [];
@@ -289,7 +292,7 @@ export function failoverTable(r: FailoverBenchResult): string {
   }
   if (r.restored.unreachableAfterConverge.length) notes.push(`converging back to the inventory's profile: unreachable although held by their masters: ${r.restored.unreachableAfterConverge.join('; ')} (probes' neighbour caches flushed before verify)`);
   if (r.error) notes.push(`failover bench stopped early: ${r.error}`);
-  notes.push('client gap: longest time without an answer on a VIP, from the probe host on its network (25 requests/s, 0.3 s timeout), over every VIP of each LB failed in turn');
+  notes.push(`client gap: longest time without an answer on a VIP, from the probe host on its network (${DEFAULT_RATE_HZ} requests/s, ${DEFAULT_TIMEOUT_MS} ms timeout), over every VIP of each LB failed in turn; dropped SYNs: requests whose connect timed out (no node held the VIP)`);
   return [table(rows), ...notes].join('\n');
 }
 

@@ -198,7 +198,7 @@ export function checkModel(model: HaModel): Finding[] {
         host: fixTarget.host,
         instance: first.inst.name,
         message: `${lbl}: ${ms.map((m) => `${m.host} (${m.inst.state})`).join(' and ')} have the same priority ${prio}; ${verdict}${meant}`,
-        fix: `lower ${fixTarget.host}'s ${fixTarget.inst.name} priority below ${prio} (e.g. ${Math.max(1, prio - 5)}), keeping the MASTER highest`,
+        fix: `lower ${fixTarget.host}'s ${fixTarget.inst.name} priority below ${prio} (e.g. ${Math.max(1, prio - model.profile.priorities.step)}), keeping the MASTER highest`,
         path: vidPath(fixTarget, 'priority'),
       });
     }
@@ -222,7 +222,7 @@ export function checkModel(model: HaModel): Finding[] {
           host: master.host,
           instance: first.inst.name,
           message: `${lbl}: with tracking weight ${w}, ${master.host} drops from ${master.inst.priority} only to ${lowered}, not below ${best.host}'s ${best.inst.priority}${lowered === best.inst.priority ? ' (a tie it wins by its higher IP)' : ''}; the VIP stays on a node whose nginx is dead`,
-          fix: `keep the gap between MASTER and best BACKUP smaller than ${-w} (e.g. 100 and ${master.inst.priority + w + 5}), or use profile default (weight 0: FAULT)`,
+          fix: `keep the gap between MASTER and best BACKUP smaller than ${-w} (e.g. ${master.inst.priority} and ${Math.max(1, master.inst.priority - Math.max(1, Math.floor(-w / 2)))}), or use profile default (weight 0: FAULT)`,
           path: vidPath(master, 'priority'),
         });
       } else if (!strictlyBelow && tieLoses) {

@@ -1,12 +1,12 @@
 // deriveTopology: from `ha` (networks, VIPs) and the LB hosts, every VRRP instance of every
 // node. Rules (docs/topology-schema.md): the i-th VIP of a network is mastered by LB i mod N
-// (inventory order) at priority 100; the other LBs follow round-robin after the master at
-// 95, 90, ...; VRIDs not written are derived so they never collide with any VRID in the
+// (inventory order) at the profile's master priority (250; 100 for `howto`); the other LBs
+// follow round-robin after the master at 249, 248, ... (95, 90, ... for `howto`); VRIDs not written are derived so they never collide with any VRID in the
 // topology. A host may instead list `vrrp_instances` explicitly (migrations).
 import { InputError } from '../errors.js';
 import type { Host } from '../inventory/types.js';
 import { parseCidr } from './ip.js';
-import { profile as profileOf } from './profiles.js';
+import { PROFILES, profile as profileOf } from './profiles.js';
 import { fmtPath, validateHa, validateHostVars, type HaSpec, type HostTopologySpec } from './schema.js';
 import { Secret, SecretError, type SecretOptions, type SecretSpec } from './secret.js';
 import type { Backend, Finding, HaModel, HaNetwork, HaVip, LbNode, PosResolver, Probe, SyncGroup, VrrpInstance } from './types.js';
@@ -29,7 +29,8 @@ export interface BuildResult {
 
 /** First VRID tried for derived VRIDs (keepalived's own examples use 51). */
 export const VRID_BASE = 51;
-export const MASTER_PRIORITY = 100;
+/** The default profile's master priority (near 255: short skew time, see profiles.ts). */
+export const MASTER_PRIORITY = PROFILES.default.priorities.master;
 
 /** The topology could not be derived; `findings` holds every reason. */
 export class TopologyError extends InputError {
@@ -189,10 +190,14 @@ export function buildTopology(hosts: Host[], opts: DeriveOptions = {}): BuildRes
 type ErrFn = (code: string, message: string, fix: string, extra?: Partial<Finding>, severity?: 'error' | 'warning') => void;
 type ResolveSecret = (s: SecretSpec | undefined, path: (string | number)[], host: string) => Secret | undefined;
 
-/** Priorities down the round-robin: 100, 95, 90, ... (step 1 beyond 20 nodes, so all stay >= 1). */
-export function priorityAt(rank: number, nodeCount: number): number {
-  const step = nodeCount <= 20 ? 5 : nodeCount <= 100 ? 1 : 0;
-  return Math.max(1, MASTER_PRIORITY - step * rank);
+/**
+ * Priorities down the round-robin from the profile's master: 250, 249, ... (100, 95, ... for
+ * howto). When the last node would fall below 1 the step shrinks to 1, then to 0 (all tie).
+ */
+export function priorityAt(rank: number, nodeCount: number, p: { master: number; step: number } = PROFILES.default.priorities): number {
+  const fits = (s: number) => p.master - s * (nodeCount - 1) >= 1;
+  const step = fits(p.step) ? p.step : fits(1) ? 1 : 0;
+  return Math.max(1, p.master - step * rank);
 }
 
 function deriveInstances(
@@ -246,7 +251,7 @@ function deriveInstances(
           interface: node.interfaces[net.name],
           vrid,
           state: k === 0 ? 'MASTER' : 'BACKUP',
-          priority: priorityAt(k, N),
+          priority: priorityAt(k, N, prof.priorities),
           vips: [vs.address],
           advertInt: prof.advertInt,
           version: prof.version,

@@ -17,6 +17,12 @@ export interface Profile {
   advertInt: number;
   /** Priority change when nginx is down; 0 = the instance goes to FAULT (and sends a priority-0 advert). */
   weight: number;
+  /**
+   * Derived priorities: the master at `master`, each later backup `step` lower (floor 1).
+   * A backup waits Skew_Time = (256 - priority) / 256 x advert_int after a priority-0
+   * advert, so priorities near 255 shorten the handover (docs/topology-schema.md).
+   */
+  priorities: { master: number; step: number };
   /** Fixed tracking method, or undefined when the role picks one from facts. */
   fixedMethod?: TrackMethod;
   /** vrrp_script settings (used when the method is 'script'). */

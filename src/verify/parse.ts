@@ -274,6 +274,8 @@ export interface ProbeSample {
   status: number;
   backend?: string;
   err?: string;
+  /** Why it failed: "syn" (connect timed out: the SYN was dropped), "refused", "reset", "slow", "http", "error". */
+  kind?: string;
 }
 
 export interface ProbeLoopParse {
@@ -313,6 +315,7 @@ export function parseProbeLoop(text: string): ProbeLoopParse {
       status: typeof o.status === 'number' ? o.status : 0,
       ...(typeof o.backend === 'string' && o.backend ? { backend: o.backend } : {}),
       ...(typeof o.err === 'string' && o.err ? { err: o.err } : {}),
+      ...(typeof o.kind === 'string' && o.kind ? { kind: o.kind } : {}),
     });
   }
   return { samples, end, bad };
@@ -346,6 +349,8 @@ export interface GapResult {
   maxOkIntervalMs: number;
   /** OK answers per backend name. */
   backends: Record<string, number>;
+  /** Failed requests per kind ("syn": dropped SYNs, "refused", "slow", ...; see ProbeSample.kind). */
+  failureKinds: Record<string, number>;
 }
 
 /**
@@ -389,5 +394,6 @@ export function computeGap(samples: ProbeSample[]): GapResult {
     outages,
     maxOkIntervalMs: maxOk,
     backends,
+    failureKinds: xs.filter((x) => !x.ok).reduce<Record<string, number>>((k, x) => ({ ...k, [x.kind ?? 'error']: (k[x.kind ?? 'error'] ?? 0) + 1 }), {}),
   };
 }

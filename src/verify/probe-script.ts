@@ -3,6 +3,9 @@
 // own thread with a short timeout, so a hanging request does not delay the next one) until
 // the stop file appears or `duration` seconds pass, and prints one JSON line per request:
 //   {"s": sent_ms, "t": done_ms, "vip": "10.16.8.100", "ok": true, "status": 200, "backend": "web1"}
+// A failure carries "kind": "syn" (no answer to the SYN within the timeout: dropped while no
+// node held the VIP), "refused", "reset", "slow" (connected, no response in time), "http"
+// or "error". One socket timeout per step (connect, then the response).
 // then {"end": ms, "reason": "stop" | "duration", "sent": n, "skipped": n}.
 // Bounded: at most `duration` s, at most `maxInflight` requests in flight per VIP.
 
@@ -23,7 +26,7 @@ export interface ProbeLoopConfig {
 }
 
 export const PROBE_LOOP_PY = String.raw`
-import json, os, re, sys, threading, time, urllib.error, urllib.request
+import http.client, json, os, re, socket, sys, threading, time
 
 cfg = json.loads(sys.argv[1])
 vips = list(cfg["vips"])
@@ -35,7 +38,6 @@ stop = cfg["stop"]
 names = sorted(cfg.get("backends", []), key=len, reverse=True)
 cap = int(cfg.get("maxInflight", 16))
 pats = [(n, re.compile(r"(^|[^A-Za-z0-9_-])" + re.escape(n) + r"($|[^A-Za-z0-9_-])")) for n in names]
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 t0 = time.monotonic()
 lock = threading.Lock()
 inflight = dict((v, 0) for v in vips)
@@ -57,20 +59,36 @@ def which(body):
 
 def one(vip, sent):
     rec = {"s": sent, "vip": vip, "ok": False, "status": 0}
+    conn = http.client.HTTPConnection(vip, port, timeout=tmo)
+    step = "syn"
     try:
-        with opener.open("http://%s:%d/" % (vip, port), timeout=tmo) as r:
-            body = r.read(65536).decode("utf-8", "replace")
-            rec["status"] = r.status
-            rec["ok"] = r.status == 200
-            b = which(body)
-            if b:
-                rec["backend"] = b
-    except urllib.error.HTTPError as e:
-        rec["status"] = e.code
-        rec["err"] = "HTTP %d" % e.code
+        conn.connect()
+        step = "slow"
+        conn.request("GET", "/", headers={"Connection": "close"})
+        r = conn.getresponse()
+        body = r.read(65536).decode("utf-8", "replace")
+        rec["status"] = r.status
+        rec["ok"] = r.status == 200
+        if not rec["ok"]:
+            rec["kind"] = "http"
+            rec["err"] = "HTTP %d" % r.status
+        b = which(body)
+        if b:
+            rec["backend"] = b
+    except socket.timeout as e:
+        rec["kind"] = step
+        rec["err"] = ("connect" if step == "syn" else "response") + " timed out"
+    except ConnectionRefusedError as e:
+        rec["kind"] = "refused"
+        rec["err"] = str(e)[:120]
+    except ConnectionResetError as e:
+        rec["kind"] = "reset"
+        rec["err"] = str(e)[:120]
     except Exception as e:
-        reason = getattr(e, "reason", e)
-        rec["err"] = (type(reason).__name__ + ": " + str(reason))[:120]
+        rec["kind"] = "error"
+        rec["err"] = (type(e).__name__ + ": " + str(e))[:120]
+    finally:
+        conn.close()
     rec["t"] = ms()
     emit(rec)
     with lock:

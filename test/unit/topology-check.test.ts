@@ -157,6 +157,18 @@ test('weight-ineffective: weight -10 cannot bring the master below the best back
   assert.match(one(check(h), 'weight-ineffective').message, /a tie it wins by its higher IP/);
 });
 
+test('weight-ineffective with priorities near 255: the arithmetic and the suggested fix follow the numbers', () => {
+  // 250/249 (the default profile's numbers) with the how-to's -10: 250 -> 240 < 249, failover works.
+  const f = howto();
+  for (const [host, name, prio] of [['ka67', 'Internal_1', 250], ['ka68', 'Internal_1', 249]] as const) f.inst(host, name).priority = prio;
+  assert.deepEqual(only(check(f), 'weight-ineffective'), []);
+  // 250/230: 240 is not below 230; the fix keeps the gap under 10 from the master's own number.
+  f.inst('ka68', 'Internal_1').priority = 230;
+  const e = one(check(f), 'weight-ineffective');
+  assert.match(e.message, /ka67 drops from 250 only to 240, not below ka68's 230/);
+  assert.match(e.fix!, /smaller than 10 \(e\.g\. 250 and 245\)/);
+});
+
 test('password-too-long: more than 8 characters', () => {
   const f = ref();
   const e = one(check(f, { PROVISION_VRRP_PASS: 'renwole0123' }), 'password-too-long');

@@ -29,12 +29,13 @@ function table(model: HaModel): string[] {
 
 test('the reference topology derives exactly the intended table of DESIGN.md', () => {
   const { model } = reference();
-  // | VIP | network | VRID | master (prio 100) | backup (prio 95) |  (DESIGN.md, "The reference topology")
+  // | VIP | network | VRID | master | backup |  (DESIGN.md, "The reference topology"), with the
+  // default profile's priorities near 255 (250/249: skew time 27 ms instead of 629 ms).
   const design = [
-    '10.16.8.100 internal 171 ka67(100) ka68(95)',
-    '10.16.8.101 internal 172 ka68(100) ka67(95)',
-    '172.16.8.100 external 191 ka67(100) ka68(95)',
-    '172.16.8.101 external 192 ka68(100) ka67(95)',
+    '10.16.8.100 internal 171 ka67(250) ka68(249)',
+    '10.16.8.101 internal 172 ka68(250) ka67(249)',
+    '172.16.8.100 external 191 ka67(250) ka68(249)',
+    '172.16.8.101 external 192 ka68(250) ka67(249)',
   ];
   assert.deepEqual(table(model).sort(), design.sort());
   assert.equal(model.mode, 'derived');
@@ -46,10 +47,10 @@ test('the reference topology derives exactly the intended table of DESIGN.md', (
   // Each instance on the interface of its network, carrying one VIP, VRRPv2 at 1 s, multicast.
   const ka67 = model.nodes.find((n) => n.host === 'ka67')!;
   assert.deepEqual(ka67.instances.map((i) => [i.name, i.interface, i.vrid, i.state, i.priority, i.vips.join(), i.advertInt, i.version, i.mcastGroup]), [
-    ['EXTERNAL_1', 'eth0', 191, 'MASTER', 100, '172.16.8.100', 1, 2, '224.0.0.111'],
-    ['EXTERNAL_2', 'eth0', 192, 'BACKUP', 95, '172.16.8.101', 1, 2, '224.0.0.111'],
-    ['INTERNAL_1', 'eth1', 171, 'MASTER', 100, '10.16.8.100', 1, 2, '224.0.0.111'],
-    ['INTERNAL_2', 'eth1', 172, 'BACKUP', 95, '10.16.8.101', 1, 2, '224.0.0.111'],
+    ['EXTERNAL_1', 'eth0', 191, 'MASTER', 250, '172.16.8.100', 1, 2, '224.0.0.111'],
+    ['EXTERNAL_2', 'eth0', 192, 'BACKUP', 249, '172.16.8.101', 1, 2, '224.0.0.111'],
+    ['INTERNAL_1', 'eth1', 171, 'MASTER', 250, '10.16.8.100', 1, 2, '224.0.0.111'],
+    ['INTERNAL_2', 'eth1', 172, 'BACKUP', 249, '10.16.8.101', 1, 2, '224.0.0.111'],
   ]);
   assert.deepEqual(model.backends, [
     { host: 'web1', address: '10.16.8.8', port: 80, network: 'internal' },
@@ -95,9 +96,9 @@ ${lbs}
 `;
 }
 
-test('N LBs and M VIPs: the i-th VIP is mastered by LB i mod N, backups round-robin at 95, 90, ...', () => {
-  for (const [n, m] of [[2, 2], [3, 4], [4, 3], [3, 7], [1, 2]]) {
-    const f = loadInventoryText(generated(n, m));
+test('N LBs and M VIPs: the i-th VIP is mastered by LB i mod N, backups round-robin at 249, 248, ... (howto: 95, 90, ...)', () => {
+  for (const [n, m, prof] of [[2, 2, ''], [3, 4, ''], [4, 3, ''], [3, 7, ''], [1, 2, ''], [3, 4, 'howto'], [2, 2, 'fast']] as const) {
+    const f = loadInventoryText(generated(n, m, prof ? `      profile: ${prof}\n` : ''));
     const model = deriveTopology(f.hosts, {});
     assert.equal(model.vips.length, 2 * m);
     for (const net of ['a', 'b']) {
@@ -106,7 +107,7 @@ test('N LBs and M VIPs: the i-th VIP is mastered by LB i mod N, backups round-ro
         for (let k = 0; k < n; k++) {
           const host = `lb${((i + k) % n) + 1}`;
           const inst = model.nodes.find((x) => x.host === host)!.instances.find((x) => x.vips.includes(v.address))!;
-          assert.equal(inst.priority, 100 - 5 * k, `${v.address} on ${host}`);
+          assert.equal(inst.priority, prof === 'howto' ? 100 - 5 * k : 250 - k, `${v.address} on ${host}`);
           assert.equal(inst.state, k === 0 ? 'MASTER' : 'BACKUP');
         }
       });
@@ -121,10 +122,17 @@ test('N LBs and M VIPs: the i-th VIP is mastered by LB i mod N, backups round-ro
 });
 
 test('priorities stay within 1..254 for many nodes', () => {
-  assert.equal(priorityAt(0, 2), 100);
-  assert.equal(priorityAt(19, 20), 5);
-  assert.equal(priorityAt(29, 30), 71);
-  for (let n = 1; n <= 120; n++) for (let k = 0; k < n; k++) assert.ok(priorityAt(k, n) >= 1 && priorityAt(k, n) <= 254);
+  const howto = { master: 100, step: 5 };
+  assert.equal(priorityAt(0, 2), 250);
+  assert.equal(priorityAt(1, 2), 249);
+  assert.equal(priorityAt(249, 250), 1);
+  assert.equal(priorityAt(5, 300), 250, 'more nodes than priorities: all tie (check reports it)');
+  assert.equal(priorityAt(0, 2, howto), 100);
+  assert.equal(priorityAt(19, 20, howto), 5);
+  assert.equal(priorityAt(29, 30, howto), 71);
+  for (const p of [undefined, howto]) {
+    for (let n = 1; n <= 300; n++) for (let k = 0; k < n; k++) assert.ok(priorityAt(k, n, p) >= 1 && priorityAt(k, n, p) <= 254);
+  }
 });
 
 test('VRIDs not written are derived unique across the topology, never colliding with written ones', () => {
@@ -217,10 +225,10 @@ test('template data: the right node, tracker per method and version, backends, t
   assert.equal(d.routerId, 'ka68');
   assert.deepEqual(d.tracker, { kind: 'process', name: 'nginx_process', process: 'nginx', quorum: 1, weight: 0 });
   assert.deepEqual(d.instances.map((i) => [i.name, i.state, i.priority, i.notifyMaster]), [
-    ['EXTERNAL_1', 'BACKUP', 95, '/etc/keepalived/notify.sh master EXTERNAL_1'],
-    ['EXTERNAL_2', 'MASTER', 100, '/etc/keepalived/notify.sh master EXTERNAL_2'],
-    ['INTERNAL_1', 'BACKUP', 95, '/etc/keepalived/notify.sh master INTERNAL_1'],
-    ['INTERNAL_2', 'MASTER', 100, '/etc/keepalived/notify.sh master INTERNAL_2'],
+    ['EXTERNAL_1', 'BACKUP', 249, '/etc/keepalived/notify.sh master EXTERNAL_1'],
+    ['EXTERNAL_2', 'MASTER', 250, '/etc/keepalived/notify.sh master EXTERNAL_2'],
+    ['INTERNAL_1', 'BACKUP', 249, '/etc/keepalived/notify.sh master INTERNAL_1'],
+    ['INTERNAL_2', 'MASTER', 250, '/etc/keepalived/notify.sh master INTERNAL_2'],
   ]);
   assert.throws(() => keepalivedConfData(model, 'ka68', { trackMethod: 'process', keepalivedVersion: '2.0.10' }), /track_process needs keepalived >= 2.0.11/);
   assert.equal((keepalivedConfData(model, 'ka68', { trackMethod: 'file', keepalivedVersion: '2.0.20' }).tracker as { keyword: string }).keyword, 'vrrp_track_file');
