@@ -5,6 +5,11 @@ import type { Operation } from './operation.js';
 import type { Schema, SpecOf } from './schema.js';
 import { file, template, directory, block, line } from './catalogue-files.js';
 import { pkg, service, sysctl, command } from './catalogue-system.js';
+import { user, group } from './users.js';
+import { copy, link } from './copy.js';
+import { cron } from './cron.js';
+import { getUrl, unarchive } from './fetch.js';
+import { waitFor } from './wait.js';
 
 export const CATALOGUE = {
   package: pkg,
@@ -16,6 +21,14 @@ export const CATALOGUE = {
   service,
   sysctl,
   command,
+  user,
+  group,
+  copy,
+  link,
+  cron,
+  getUrl,
+  unarchive,
+  waitFor,
 } as const satisfies Record<string, Operation<any>>;
 
 export type OpName = keyof typeof CATALOGUE;

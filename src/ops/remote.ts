@@ -19,3 +19,8 @@ export async function test(ctx: OpContext, cmd: Shell, opts?: ExecOptions): Prom
   const r = await ctx.transport.exec(cmd, opts);
   return r.code === 0;
 }
+
+/** chown's "owner:group" argument (either may be missing); undefined when both are. */
+export function chownArg(owner?: string, group?: string): string | undefined {
+  return owner || group ? `${owner ?? ''}${group ? ':' + group : ''}` : undefined;
+}

@@ -4,6 +4,7 @@ import type { OpContext, Plan } from './types.js';
 import { OpError } from './types.js';
 import { run } from './remote.js';
 import { planFile } from './files.js';
+import { detectInit, planInitService, type InitSystem } from './service.js';
 
 export interface PackageSpec {
   name: string | string[];
@@ -52,6 +53,8 @@ export interface ServiceSpec {
   name: string;
   state?: 'started' | 'stopped' | 'restarted' | 'reloaded';
   enabled?: boolean;
+  /** The init system: auto (systemd where it is PID 1, else OpenRC or SysV), or one forced. */
+  use?: 'auto' | InitSystem;
 }
 
 /** One systemctl round trip for a unit the facts did not already cover. */
@@ -67,6 +70,11 @@ export async function serviceState(ctx: OpContext, name: string): Promise<{ acti
 }
 
 export async function planService(ctx: OpContext, spec: ServiceSpec): Promise<Plan> {
+  const use = spec.use ?? 'auto';
+  if (use !== 'systemd' && (use !== 'auto' || (await ctx.facts()).systemd === false)) {
+    const init = use === 'auto' ? await detectInit(ctx) : use;
+    if (init !== 'systemd') return planInitService(ctx, init, spec);
+  }
   const st = await serviceState(ctx, spec.name);
   const steps: Shell[] = [];
   const words: string[] = [];
