@@ -1,7 +1,7 @@
 // Base of every host: packages for its groups, /etc/hosts entries for its peers,
 // and on load balancers the sysctl that lets nginx bind a VIP the node does not hold.
-import { defineRole } from '../../src/runner/role.js';
-import { hostsEntries } from '../../src/topology/hosts.js';
+import { defineRole } from 'provision';
+import { hostsEntries } from 'provision/ha';
 
 export default defineRole({
   name: 'common',

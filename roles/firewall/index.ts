@@ -1,9 +1,8 @@
 // Firewall: VRRP (IP protocol 112) from the peer LBs to the multicast group on every LB
 // network, HTTP to the VIPs, HTTP to the backends only from the LBs, SSH always open.
 // Backend per host: `firewall_backend` (firewalld | nftables | none), else from facts.
-import { defineRole } from '../../src/runner/role.js';
-import { planNftables, planFirewalld, type FirewallPolicy } from '../../src/ops/firewall.js';
-import { haModel } from '../../src/topology/role-data.js';
+import { defineRole, planNftables, planFirewalld, type FirewallPolicy } from 'provision';
+import { haModel } from 'provision/ha';
 
 export default defineRole({
   name: 'firewall',

@@ -2,15 +2,10 @@
 // (track_process on VMs and bare metal; in containers nginx's systemd unit writes a state
 // file that keepalived watches with track_file), a notify script that only logs, and
 // `keepalived -t` on the target before a config replaces the live one.
-import { defineRole } from '../../src/runner/role.js';
-import { sh } from '../../src/transport/quote.js';
-import { haModel } from '../../src/topology/role-data.js';
-import { keepalivedConfData, notifyScriptData, nginxTrackDropIn, chooseTrackMethod, PATHS } from '../../src/topology/render.js';
-import { run } from '../../src/ops/remote.js';
-import { planHandoverRestart, drainKeepalivedConf } from '../../src/ops/handover.js';
-import { renderTemplateFile } from '../../src/runner/run.js';
+import { defineRole, sh, run, planHandoverRestart, drainKeepalivedConf, renderTemplateFile } from 'provision';
+import { haModel, keepalivedConfData, notifyScriptData, nginxTrackDropIn, chooseTrackMethod, PATHS, templatePath } from 'provision/ha';
 
-const CONF_TEMPLATE = new URL('./templates/keepalived.conf.ejs', import.meta.url).pathname;
+const CONF_TEMPLATE = templatePath('keepalived', 'keepalived.conf.ejs');
 const truthy = (v: unknown) => v === true || (typeof v === 'string' && /^(1|true|yes)$/i.test(v));
 
 export default defineRole({

@@ -1,9 +1,7 @@
 // nginx on the load balancers: an upstream of the backends from the inventory and the
 // how-to's proxy settings; validated with `nginx -t` on the target before it goes live.
-import { defineRole } from '../../src/runner/role.js';
-import { sh } from '../../src/transport/quote.js';
-import { haModel } from '../../src/topology/role-data.js';
-import { nginxLbConfData } from '../../src/topology/render.js';
+import { defineRole, sh } from 'provision';
+import { haModel, nginxLbConfData } from 'provision/ha';
 
 export default defineRole({
   name: 'nginx_lb',

@@ -1,5 +1,5 @@
 // A backend: nginx serving a page that names the host, as in the how-to.
-import { defineRole } from '../../src/runner/role.js';
+import { defineRole } from 'provision';
 
 export default defineRole({
   name: 'nginx_web',

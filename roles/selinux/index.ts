@@ -1,7 +1,6 @@
 // SELinux: nginx must connect to its upstreams (httpd_can_network_connect) and keepalived
 // must be allowed to run its scripts. Hosts without SELinux skip this with the reason.
-import { defineRole } from '../../src/runner/role.js';
-import { planSebool, planFileContext } from '../../src/ops/selinux.js';
+import { defineRole, planSebool, planFileContext } from 'provision';
 
 export default defineRole({
   name: 'selinux',

@@ -1,6 +1,6 @@
 // Time sync with chrony. A container shares its host's clock and cannot set it:
 // there the service task is skipped with that reason instead of failing.
-import { defineRole } from '../../src/runner/role.js';
+import { defineRole } from 'provision';
 
 export default defineRole({
   name: 'timesync',

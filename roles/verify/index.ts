@@ -4,10 +4,8 @@
 //                       (b) on the wire, one advertiser per VRID: the master, its priority and interval
 //   on a probe:         (c) every VIP of its networks answers HTTP 200, from every backend
 //   (an LB stands in as probe for a network no probe is on)
-import { defineRole } from '../../src/runner/role.js';
-import { OpError, type Plan } from '../../src/ops/types.js';
-import { haModel } from '../../src/topology/role-data.js';
-import { captureAdverts, checkVipsHeld, curlVips, failureMessage, oneAtATime, probeAssignments, untilOk, type CheckResult } from '../../src/verify/checks.js';
+import { defineRole, OpError, type Plan } from 'provision';
+import { haModel, captureAdverts, checkVipsHeld, curlVips, failureMessage, oneAtATime, probeAssignments, untilOk, type CheckResult } from 'provision/ha';
 
 function num(v: unknown, dflt: number): number {
   const n = typeof v === 'string' ? Number(v) : v;

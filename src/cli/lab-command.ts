@@ -1,9 +1,7 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EXIT, InputError } from '../errors.js';
 import type { CliValues, Io } from './main.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { PACKAGE_ROOT as repoRoot } from '../package-root.js';
 
 export async function labCommand(positionals: string[], _values: CliValues, io: Io): Promise<number> {
   const [action, host] = positionals;

@@ -1,14 +1,12 @@
 // Run the lab without the main CLI: node --import tsx src/lab/cli.ts up|down|status|ssh HOST [CMD...]
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { labDown, labSsh, labStatus, labUp } from './index.js';
 
 const USAGE = 'usage: node --import tsx src/lab/cli.ts up|down|status|ssh HOST [COMMAND...]';
 
 async function main(argv: string[]): Promise<number> {
-  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const log = (line: string) => console.log(line);
-  const opts = { log, repoRoot };
+  const opts = { log, repoRoot: PACKAGE_ROOT };
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'up':
@@ -33,7 +31,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// No top-level await: the CLI's bundle (bin/compiled.js) holds every source file as CommonJS.
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (e: Error) => {

@@ -3,7 +3,6 @@
 import type { Listr as ListrType } from 'listr2';
 import type { RunEvent } from './events.js';
 import { redact } from '../report/redact.js';
-import { importModule } from '../dynamic-import.js';
 
 export interface Progress {
   onEvent(e: RunEvent): void;
@@ -75,9 +74,9 @@ interface Batch {
 }
 
 /** listr2: a group per play batch, one row per host whose title shows the current task. */
-/** listr2 is loaded only for a terminal (it costs about 100 ms of start-up; CI and pipes use plainProgress). */
+/** listr2 is loaded only for a terminal (CI and pipes use plainProgress). */
 export async function listrProgress(write: Write, opts: { diff?: boolean } = {}): Promise<Progress> {
-  const Listr: typeof ListrType = (await importModule<typeof import('listr2')>('listr2')).Listr;
+  const Listr: typeof ListrType = (await import('listr2')).Listr;
   let current: Batch | null = null;
   const pendingDiffs: string[] = [];
   const settle = async () => {

@@ -1,126 +1,43 @@
-// Where a role's code is loaded from. Run through tsx (tests, `npm run bench`), a role is its
-// index.ts. Run by the compiled CLI (bin/compiled.js: one bundle of src/, roles/ and packages,
-// which defines the two constants below and registers every source file in
-// globalThis.__provisionModules), a role of this repository is its module in the bundle; any
-// other role (a user's, a test fixture's, the scale bench's) is bundled by esbuild with its
-// imports of this repository's modules taken from that registry, so that there is one copy of
-// each module.
+// Where a role's code is loaded from. A role of this package (roles/<name>) is its compiled
+// module in the build (dist/roles/<name>/index.js), or its index.ts when this code runs from
+// source through tsx (tests, the bench). Any other role (a user's, a test fixture's, the scale
+// bench's) is TypeScript compiled when loaded, through module hooks registered on the first
+// such role (./role-hooks.ts); its imports of 'provision' are this running copy's modules, so
+// every role shares the CLI's (one Shell class: the transport's instanceof check holds).
 import path from 'node:path';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { importModule } from '../dynamic-import.js';
+import { FROM_BUILD, PACKAGE_ROOT } from '../package-root.js';
+import type { RoleHooksData } from './role-hooks.js';
 
-declare const __PROVISION_REPO__: string | undefined;
-declare const __PROVISION_BUILD__: string | undefined;
+let hooked = false;
 
-/** The repository and the bundle's directory, when this module runs compiled (else undefined). */
-export const COMPILED: { repo: string; build: string } | undefined =
-  typeof __PROVISION_REPO__ === 'string' && typeof __PROVISION_BUILD__ === 'string' ? { repo: __PROVISION_REPO__, build: __PROVISION_BUILD__ } : undefined;
-
-type ModuleRegistry = Record<string, () => Record<string, unknown>>;
-const REGISTRY = '__provisionModules';
-const modules = (): ModuleRegistry | undefined => (globalThis as Record<string, unknown>)[REGISTRY] as ModuleRegistry | undefined;
-
-/** A source file of this repository (src/, roles/) that the bundle holds: its registry key. */
-function bundledModule(source: string, c: { repo: string }): string | undefined {
-  const rel = path.relative(c.repo, source).split(path.sep).join('/');
-  return modules()?.[rel] ? rel : undefined;
+/** The public entries of the running copy: the build's, or the sources' when run through tsx. */
+function entries(): Record<string, string> {
+  const file = (name: string) => pathToFileURL(FROM_BUILD ? path.join(PACKAGE_ROOT, 'dist', 'src', `${name}.js`) : path.join(PACKAGE_ROOT, 'src', `${name}.ts`)).href;
+  return { provision: file('index'), 'provision/ha': file('ha') };
 }
 
-/**
- * A role from outside the repository, bundled by esbuild into one module: its own files are
- * compiled into it, while its imports of this repository's src/ and roles/ are taken from the
- * CLI's bundle (its module registry) and packages from their files, so there is one copy of
- * each module (one Shell class: the transport's instanceof check holds). No loader hooks:
- * tsx's worker cost ~1 s per run here.
- */
-async function bundleOutsideRole(ts: string, c: { repo: string; build: string }): Promise<string> {
-  // The bundle is kept beside the CLI's (so a change to src/ gives a new build and new
-  // bundles), with the size and mtime of every file of the role it was built from: a run
-  // whose role files are unchanged imports it without starting esbuild (~0.1 s per role here).
-  const id = createHash('sha256').update(ts).digest('hex').slice(0, 16);
-  const dir = path.join(c.build, 'outside-roles');
-  const stampFile = path.join(dir, `${id}.json`);
-  const stamp = (files: string[]) =>
-    files.map((f) => {
-      const st = statSync(f);
-      return `${f}\0${st.size}\0${st.mtimeMs}`;
-    });
-  let old: { bundle: string; inputs: string[]; stamp: string[] } | undefined;
-  try {
-    old = JSON.parse(readFileSync(stampFile, 'utf8')) as { bundle: string; inputs: string[]; stamp: string[] };
-    const file = path.join(dir, old.bundle);
-    if (existsSync(file) && JSON.stringify(stamp(old.inputs)) === JSON.stringify(old.stamp)) return pathToFileURL(file).href;
-  } catch {
-    // no bundle yet, or a role file is gone: build it
-  }
-  const started = Date.now();
-  const { build } = await importModule<typeof import('esbuild')>('esbuild');
-  const cwd = path.dirname(ts);
-  const out = await build({
-    absWorkingDir: cwd,
-    entryPoints: [ts],
-    bundle: true,
-    write: false,
-    metafile: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    sourcemap: 'inline',
-    logLevel: 'silent',
-    define: { 'import.meta.url': JSON.stringify(pathToFileURL(ts).href) },
-    plugins: [
-      {
-        name: 'provision-compiled-tree',
-        setup(b) {
-          b.onResolve({ filter: /.*/ }, async (a) => {
-            if (a.kind === 'entry-point' || a.pluginData === 'inner') return undefined;
-            const r = await b.resolve(a.path, { resolveDir: a.resolveDir, kind: a.kind, importer: a.importer, pluginData: 'inner' });
-            if (r.errors.length) return { errors: r.errors };
-            if (r.external || !r.path) return { path: a.path, external: true }; // node builtins
-            const rel = bundledModule(r.path, c);
-            if (rel) return { path: rel, namespace: REGISTRY };
-            if (r.path.split(path.sep).includes('node_modules')) return { path: pathToFileURL(r.path).href, external: true };
-            return { path: r.path }; // the role's own files
-          });
-          // A module of this repository: the CLI bundle's own instance, from its registry.
-          b.onLoad({ filter: /.*/, namespace: REGISTRY }, (a) => ({ contents: `module.exports = globalThis.${REGISTRY}[${JSON.stringify(a.path)}]();`, loader: 'js' }));
-        },
-      },
-    ],
-  }).catch((e: { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }) => {
-    // "file:line:column: message" per error, the file absolute (esbuild's are relative to cwd).
-    const messages = e.errors?.map((m) => (m.location ? `${path.resolve(cwd, m.location.file)}:${m.location.line}:${m.location.column + 1}: ${m.text}` : m.text));
-    throw messages?.length ? new Error(messages.join('\n')) : e;
-  });
-  const code = out.outputFiles[0].contents;
-  // Named by content: a process that imported the old bundle gets the new one as a new module.
-  const bundle = `${id}-${createHash('sha256').update(code).digest('hex').slice(0, 12)}.mjs`;
-  const file = path.join(dir, bundle);
-  // The role's own files (the registry's modules are the CLI bundle's, stamped by its key).
-  const inputs = Object.keys(out.metafile.inputs).filter((f) => !f.startsWith(`${REGISTRY}:`)).map((f) => path.resolve(cwd, f));
-  const now = stamp(inputs);
-  mkdirSync(dir, { recursive: true });
-  const tmp = `.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(file + tmp, code);
-  renameSync(file + tmp, file);
-  // A file edited while it was being bundled may be newer than what the bundle holds: no stamp
-  // then (the next run builds again). Otherwise the stamp vouches for the bundle.
-  if (inputs.every((f) => statSync(f).mtimeMs < started - 1000)) {
-    writeFileSync(stampFile + tmp, JSON.stringify({ bundle, inputs, stamp: now }) + '\n');
-    renameSync(stampFile + tmp, stampFile);
-    if (old && old.bundle !== bundle) rmSync(path.join(dir, old.bundle), { force: true });
-  }
-  return pathToFileURL(file).href;
+function registerHooks(): void {
+  if (hooked) return;
+  hooked = true;
+  const data: RoleHooksData = { entries: entries() };
+  register(FROM_BUILD ? './role-hooks.js' : './role-hooks.ts', { parentURL: import.meta.url, data });
 }
 
-/** Import the module of the role in `dir` (its index.ts, or that file compiled). */
+/** The compiled module of a role of this package, when the build has it. */
+function builtRole(dir: string): string | undefined {
+  const rel = path.relative(path.join(PACKAGE_ROOT, 'roles'), dir);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  const file = path.join(PACKAGE_ROOT, 'dist', 'roles', rel, 'index.js');
+  return existsSync(file) ? file : undefined;
+}
+
+/** Import the module of the role in `dir`. */
 export async function importRole(dir: string): Promise<Record<string, unknown>> {
-  const ts = path.join(dir, 'index.ts');
-  if (COMPILED) {
-    const rel = bundledModule(ts, COMPILED);
-    return rel ? modules()![rel]() : importModule(await bundleOutsideRole(ts, COMPILED));
-  }
-  return importModule(pathToFileURL(ts).href);
+  const built = FROM_BUILD ? builtRole(dir) : undefined;
+  if (built) return import(pathToFileURL(built).href);
+  registerHooks();
+  return import(pathToFileURL(path.join(dir, 'index.ts')).href);
 }

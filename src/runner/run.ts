@@ -386,9 +386,6 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
   return report;
 }
 
-/** Render an ejs template file (kept here for roles that import it from the runner). */
-export { renderTemplateFile } from '../ops/source.js';
-
 export function exitStatus(report: RunReport): 'ok' | 'failed' {
   return Object.values(report.hosts).some((h) => h.status !== 'ok' || h.failed > 0) ? 'failed' : 'ok';
 }

@@ -3,19 +3,16 @@
 // refuses a template containing `<%=`, because HTML escaping corrupts configs
 // (`"` -> `&#34;` in keepalived.conf).
 import { readInputTextSync } from '../input-file.js';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import ejs from 'ejs';
 import { q } from '../transport/quote.js';
 import type { Secret } from './secret.js';
 import type { HaModel, LbNode, ProfileName, TrackMethod, VrrpState } from './types.js';
-
-/** Repository root (where roles/ lives). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { PACKAGE_ROOT } from '../package-root.js';
 
 /** Absolute path of roles/<role>/templates/<name>. */
 export function templatePath(role: string, name: string): string {
-  return resolve(REPO_ROOT, 'roles', role, 'templates', name);
+  return resolve(PACKAGE_ROOT, 'roles', role, 'templates', name);
 }
 
 /** Render an ejs template string. Escaping is off; `<%=` is refused. */

@@ -21,10 +21,10 @@ import { stat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
 import { HostError } from '../errors.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 import type { ConnectionSpec } from './types.js';
 
 const { Client } = ssh2;
@@ -125,7 +125,7 @@ export class PersistClient {
     // A small young generation (2 MiB semispaces; node's default lets it grow to 16): the keeper
     // holds long-lived connections and moves bytes between them, so little survives a scavenge,
     // and its peak memory with 100 connections fell from 110-123 MB to 93-95 MB (no more CPU).
-    this.keeperCommand = opts.keeperCommand ?? [process.execPath, '--max-semi-space-size=2', fileURLToPath(new URL('../../bin/provision.js', import.meta.url)), KEEPER_COMMAND];
+    this.keeperCommand = opts.keeperCommand ?? [process.execPath, '--max-semi-space-size=2', path.join(PACKAGE_ROOT, 'bin', 'provision.js'), KEEPER_COMMAND];
   }
 
   /**

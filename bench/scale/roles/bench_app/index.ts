@@ -6,8 +6,7 @@
 // namespace), so `r.service` (systemctl) cannot apply. A small daemon managed with
 // start-stop-daemon and a pid file stands in for a service: "running, else start it" is a
 // command with `unless` (start-stop-daemon --status exits 0 when the pid file's process lives).
-import { defineRole } from '../../../../src/runner/role.js';
-import { sh } from '../../../../src/transport/quote.js';
+import { defineRole, sh } from 'provision';
 
 export default defineRole({
   name: 'bench_app',

@@ -1,0 +1,12 @@
+// Where this package is installed: the directory of package.json, roles/ and inventory/. This
+// module runs from src/ (through tsx: tests, the bench) or from the build (dist/src/).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The package's root directory. */
+export const PACKAGE_ROOT = path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '..', '..') : path.resolve(here, '..');
+
+/** True when this code runs from the build (dist/), false when from the TypeScript sources. */
+export const FROM_BUILD = PACKAGE_ROOT !== path.resolve(here, '..');
