@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CountingListener, assertBoundedBadInput } from './helpers/bad-input.js';
 import { InputError } from '../src/errors.js';
-import { renderTemplateFile } from '../src/runner/run.js';
+import { renderTemplateFile } from '../src/ops/source.js';
 import { renderTemplate } from '../src/topology/render.js';
 import { connectionSpecForDestination } from '../src/transport/connection.js';
 import { loadKnownHosts } from '../src/transport/known-hosts.js';
