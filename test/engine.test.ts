@@ -6,7 +6,8 @@ import { mkdtemp, readFile, writeFile, rm, readdir, stat } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSshd, sshdUnavailable, boxInventory, TEST_USER, type Sshd } from './helpers/sshd.js';
-import { main, type Io } from '../src/cli/main.js';
+import { main } from '../src/cli/main.js';
+import type { Io } from '../src/cli/options.js';
 
 const PLAYBOOK = path.resolve('test/fixtures/engine/playbooks/demo.yaml');
 const skip = sshdUnavailable();

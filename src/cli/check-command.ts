@@ -6,7 +6,7 @@ import { haPlan } from '../topology/show.js';
 import { formatPlan } from '../topology/show-format.js';
 import type { Finding } from '../topology/types.js';
 import { redact, redactDeep } from '../report/redact.js';
-import type { CliValues, Io } from './main.js';
+import type { CliValues, Io } from './options.js';
 
 export function formatFinding(f: Finding): string {
   const where = f.pos ? `${f.pos.file}${f.pos.line ? `:${f.pos.line}` : ''}${f.pos.col ? `:${f.pos.col}` : ''}: ` : '';

@@ -1,7 +1,7 @@
 import { EXIT, InputError } from '../errors.js';
 import { factsSummary } from '../facts/index.js';
 import { openSession } from './session.js';
-import type { CliValues, Io } from './main.js';
+import type { CliValues, Io } from './options.js';
 
 export async function factsCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
   if (positionals.length !== 1) throw new InputError('usage: provision facts <inventory> [--limit PATTERN] [--json]', { file: '<command line>' });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { EXIT, InputError } from '../errors.js';
 import { loadInventory, inventoryList } from '../inventory/index.js';
-import type { CliValues, Io } from './main.js';
+import type { CliValues, Io } from './options.js';
 
 export async function inventoryCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
   if (positionals.length !== 1 || !values.list) {

@@ -1,5 +1,5 @@
 import { EXIT, InputError } from '../errors.js';
-import type { CliValues, Io } from './main.js';
+import type { CliValues, Io } from './options.js';
 
 import { PACKAGE_ROOT as repoRoot } from '../package-root.js';
 

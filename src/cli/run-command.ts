@@ -6,7 +6,7 @@ import { plainProgress, listrProgress, lateProgress } from '../runner/progress.j
 import { recapTable, writeJsonReport } from '../report/recap.js';
 import { matchHosts, varPosition } from '../inventory/index.js';
 import { openSession } from './session.js';
-import { parseExtraVars, resolvePlaybook, splitList, type CliValues, type Io } from './main.js';
+import { parseExtraVars, parseForks, resolvePlaybook, splitList, type CliValues, type Io } from './options.js';
 import { InputError } from '../errors.js';
 import { checkTopology, hasErrors } from '../topology/index.js';
 import { formatFinding } from './check-command.js';
@@ -22,8 +22,7 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
   // Everything that can be wrong with the input is found before the first connection.
   const playbook = await loadPlaybook(resolvePlaybook(playbookArg));
   const extraVars = await parseExtraVars(values['extra-vars']);
-  const forks = values.forks === undefined ? 10 : Number(values.forks);
-  if (!Number.isInteger(forks) || forks < 1) throw new InputError(`--forks ${values.forks}: expected a whole number >= 1`, { file: '<command line>' });
+  const forks = parseForks(values.forks);
   const session = await openSession(inventoryArg, values, io, SERVICES);
   // The HA topology is checked before the first connection: a tie in priorities or a VIP
   // outside its subnet must stop the run, not reach two load balancers.

@@ -7,7 +7,7 @@ import { loadInventory, matchHosts, validateConnectionVars, placeHostError } fro
 import { InputError } from '../errors.js';
 import { TransportPool, SshTransport, connectionSpecFor, sh } from '../transport/index.js';
 import { FactCache, type SectionName } from '../facts/index.js';
-import { splitList, hostKeyPolicy, type CliValues, type Io } from './main.js';
+import { splitList, hostKeyPolicy, type CliValues, type Io } from './options.js';
 import { DEFAULT_PERSIST_SECONDS, PersistClient } from '../transport/persist.js';
 
 /** --persist, else PROVISION_SSH_PERSIST, else 60: seconds the connections outlive the run. */

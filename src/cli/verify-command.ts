@@ -8,7 +8,7 @@ import { verifyCluster, formatVerifyTable } from '../verify/checks.js';
 import { verifyFailover, formatFailoverTable } from '../verify/failover.js';
 import { redact, redactDeep } from '../report/redact.js';
 import { openSession } from './session.js';
-import type { CliValues, Io } from './main.js';
+import type { CliValues, Io } from './options.js';
 
 export async function verifyCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
   if (positionals.length !== 1) throw new InputError('usage: provision verify <inventory> [--failover] [--json FILE]', { file: '<command line>' });
