@@ -21,6 +21,9 @@ import { openSession, type Session } from '../src/cli/session.ts';
 import { deriveTopology } from '../src/topology/index.ts';
 import type { HaModel } from '../src/topology/types.ts';
 import { startTraffic, formatTrafficTable } from '../src/verify/traffic.ts';
+import type { VerifyJsonReport } from '../src/verify/html-data.ts';
+import { CHROMIUM } from './helpers/chromium.ts';
+import { assertReportInBrowser } from './helpers/html-report-dom.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const skip = process.platform !== 'linux' || process.getuid?.() !== 0 ? 'the lab needs root on Linux' : false;
@@ -158,7 +161,8 @@ test('facts: one gather of every section agrees with each section gathered alone
 
 test('verify --failover: nginx killed on each LB, its VIPs move to the peer and come back', { skip, timeout: 300_000 }, async () => {
   const json = join(work, 'verify.json');
-  const r = await provision(['verify', inventory, '--failover', '--json', json]);
+  const html = join(work, 'verify.html');
+  const r = await provision(['verify', inventory, '--failover', '--json', json, '--html', html]);
   assert.equal(r.code, 0, r.out + r.err);
   process.stderr.write(r.out.split('\n').filter((l) => /^(ka6|FAILED|---)/.test(l)).map((l) => `# ${l}`).join('\n') + '\n');
   const v = JSON.parse(readFileSync(json, 'utf8')) as { ok: boolean; failover: { lbs: Array<{ lb: string; ok: boolean; restored: boolean; takeoverBy: Record<string, string[]>; expectedPeer: Record<string, string>; results: Array<{ failover?: { recovered: boolean } }> }> } };
@@ -169,6 +173,14 @@ test('verify --failover: nginx killed on each LB, its VIPs move to the peer and 
     for (const [vip, peer] of Object.entries(l.expectedPeer)) assert.deepEqual(l.takeoverBy[vip], [peer], `${vip} taken over by ${peer}`);
     assert.ok(l.results.length >= 2 && l.results.every((x) => x.failover?.recovered), l.lb);
   }
+  // The HTML report of this run, in chromium: every VIP at its holder, each gap as in the JSON.
+  if (CHROMIUM) {
+    const out = join(repoRoot, 'test-output/e2e-failover');
+    const full = JSON.parse(readFileSync(json, 'utf8')) as VerifyJsonReport;
+    const { html: redrawn } = await assertReportInBrowser(full, out);
+    assert.equal(readFileSync(html, 'utf8'), readFileSync(redrawn, 'utf8'), 'verify --html wrote the page its JSON report draws');
+    process.stderr.write(`# failover report: ${out}/report.html, screenshot ${out}/report.png\n`);
+  } else process.stderr.write('# chromium not installed: the failover HTML report was not checked in a browser\n');
 });
 
 test('rolling change under client traffic (upstreams, keepalived settings, a keepalived restart): zero failed requests', { skip, timeout: 300_000 }, async () => {

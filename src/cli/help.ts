@@ -74,12 +74,17 @@ each load balancer's tracking method chosen from its facts.
 Exit 0 when there are no errors (warnings allowed), 4 when there are.
 
 ${EXIT_CODES}`,
-  verify: `Usage: provision verify <inventory> [--failover] [--json FILE]
+  verify: `Usage: provision verify <inventory> [--failover] [--json FILE] [--html FILE]
 
 Proves the cluster works: (1) curls every VIP from a probe host on its network, (2) checks each
 VIP is held by exactly one node, the intended master, (3) captures VRRP adverts with tcpdump:
 each VRID advertised by exactly one source with the intended priority, (4) prints a summary.
 --failover also kills nginx on each LB in turn and measures the client-observed gap per VIP.
+--json FILE writes the report (with --failover: every probe request with its timestamps, the
+LBs' VRRP state changes from keepalived's log). --html FILE writes the same as one
+self-contained page (no script, nothing fetched): the topology with each VIP at the node
+holding it and each VRID's advertiser as captured, the HA plan, per VIP the failover and
+preemption timelines, and the checks.
 
 ${EXIT_CODES}`,
   lab: `Usage: provision lab up | status | down | ssh HOST

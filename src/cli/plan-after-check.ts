@@ -6,10 +6,16 @@ import { deriveTopology } from '../topology/index.js';
 import { haPlan, type HostTracking } from '../topology/show.js';
 import { formatPlan } from '../topology/show-format.js';
 import type { Session } from './session.js';
+import type { HaModel } from '../topology/types.js';
 
 export async function checkRunPlan(session: Session): Promise<string> {
   const inv = session.inventory;
   const model = deriveTopology([...inv.hosts.values()], { baseDir: path.dirname(inv.file) });
+  return '\n' + formatPlan(haPlan(model, await knownTracking(session, model)));
+}
+
+/** Tracking facts (virtualization, keepalived version) of the LBs this session may reach. */
+export async function knownTracking(session: Session, model: HaModel): Promise<Record<string, HostTracking>> {
   const known: Record<string, HostTracking> = {};
   // Only hosts of this run (after --limit): their facts are cached; others show every candidate.
   for (const h of session.hosts.filter((x) => model.nodes.some((n) => n.host === x.name))) {
@@ -20,5 +26,5 @@ export async function checkRunPlan(session: Session): Promise<string> {
       // Unreachable: the plan lists the methods it may get.
     }
   }
-  return '\n' + formatPlan(haPlan(model, known));
+  return known;
 }

@@ -5,13 +5,16 @@ import path from 'node:path';
 import { EXIT, InputError } from '../errors.js';
 import { deriveTopology } from '../topology/index.js';
 import { verifyCluster, formatVerifyTable } from '../verify/checks.js';
-import { verifyFailover, formatFailoverTable } from '../verify/failover.js';
+import { verifyFailover, formatFailoverTable, vipHolders } from '../verify/failover.js';
+import { reportTopology, type VerifyJsonReport } from '../verify/html-data.js';
+import { knownTracking } from './plan-after-check.js';
+import { haPlan } from '../topology/show.js';
 import { redact, redactDeep } from '../report/redact.js';
 import { openSession } from './session.js';
 import type { CliValues, Io } from './options.js';
 
 export async function verifyCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
-  if (positionals.length !== 1) throw new InputError('usage: provision verify <inventory> [--failover] [--json FILE]', { file: '<command line>' });
+  if (positionals.length !== 1) throw new InputError('usage: provision verify <inventory> [--failover] [--json FILE] [--html FILE]', { file: '<command line>' });
   // --limit does not apply: a VIP is only proven by looking at every LB and a probe.
   const session = await openSession(positionals[0], { ...values, limit: undefined }, io);
   const inv = session.inventory;
@@ -35,8 +38,16 @@ export async function verifyCommand(positionals: string[], values: CliValues, io
       }
     }
     const ok = report.ok && (!values.failover || (failover?.ok ?? false));
-    if (values.json) {
-      writeFileSync(values.json, JSON.stringify(redactDeep({ ok, seconds: (Date.now() - t0) / 1000, verify: report, failover }), null, 2) + '\n');
+    if (values.json || values.html) {
+      const plan = haPlan(model, await knownTracking(session, model));
+      const holders = await vipHolders(model, connect).catch(() => undefined);
+      const json: VerifyJsonReport = redactDeep({ ok, seconds: (Date.now() - t0) / 1000, generatedAt: Date.now(), inventory: path.basename(inv.file), topology: reportTopology(model, plan), verify: report, failover, holders });
+      if (values.json) writeFileSync(values.json, JSON.stringify(json, null, 2) + '\n');
+      if (values.html) {
+        const { renderHtmlReport } = await import('../verify/html.js');
+        writeFileSync(values.html, renderHtmlReport(json));
+        io.err(`HTML report: ${path.resolve(values.html)}`);
+      }
     }
     return ok ? EXIT.OK : EXIT.VERIFY_FAILED;
   } finally {

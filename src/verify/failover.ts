@@ -20,6 +20,7 @@ import type { HaModel, HaVip } from '../topology/types.js';
 import { memoConnect, probeAssignments, readAddresses, textTable, type Connect } from './checks.js';
 import { computeGap, parseProbeLoop, type GapResult, type ProbeSample } from './parse.js';
 import { PROBE_LOOP_PY, type ProbeLoopConfig } from './probe-script.js';
+import { mergeTransitions, readTransitions, type LbTransition, type ProbeTrace, type TimelineEvent } from './timeline.js';
 
 /** The fault injected on a load balancer. */
 export type FailoverMode = 'nginx' | 'keepalived' | 'poweroff';
@@ -87,6 +88,8 @@ export interface FailoverVipResult {
   failover?: GapResult;
   /** The loop while nginx was started and L took the VIP back. */
   preempt?: GapResult;
+  /** Every request of each loop, for the timeline of the HTML report. */
+  trace?: { failover?: ProbeTrace; preempt?: ProbeTrace };
 }
 
 export interface FailoverLbResult {
@@ -112,6 +115,10 @@ export interface FailoverLbResult {
   results: FailoverVipResult[];
   /** What was done, in order (for the report). */
   steps: string[];
+  /** The same steps' instants (controller clock), for the timeline. */
+  events?: TimelineEvent[];
+  /** VRRP state changes the LBs logged during both loops. */
+  transitions?: LbTransition[];
 }
 
 export interface FailoverReport {
@@ -151,7 +158,8 @@ interface RunningLoop {
   vips: string[];
   stopFile: string;
   transport: Transport;
-  done: Promise<{ samples: ProbeSample[]; error?: string }>;
+  launchedAt: number;
+  done: Promise<{ samples: ProbeSample[]; error?: string; origin?: number }>;
 }
 
 interface Ctx {
@@ -234,6 +242,7 @@ function faultFor(c: Ctx, lb: string, res: FailoverLbResult): Fault {
 
 function startLoop(c: Ctx, probe: string, t: Transport, vips: string[], durationS: number): RunningLoop {
   const stopFile = `/tmp/provision-failover-${randomBytes(6).toString('hex')}.stop`;
+  const launchedAt = Date.now();
   const cfg: ProbeLoopConfig = {
     vips,
     port: c.o.port,
@@ -249,13 +258,13 @@ function startLoop(c: Ctx, probe: string, t: Transport, vips: string[], duration
     .then((r) => {
       const p = parseProbeLoop(r.stdout);
       if (r.code !== 0 && p.samples.length === 0) return { samples: [], error: `request loop on ${probe} failed: ${why(r)}` };
-      return { samples: p.samples, error: p.end ? undefined : r.code !== 0 ? `request loop on ${probe} ended early: ${why(r)}` : undefined };
+      return { samples: p.samples, origin: p.origin, error: p.end ? undefined : r.code !== 0 ? `request loop on ${probe} ended early: ${why(r)}` : undefined };
     })
     .catch((e: unknown) => ({ samples: [] as ProbeSample[], error: `request loop on ${probe}: ${errMsg(e)}` }));
-  return { probe, vips, stopFile, transport: t, done };
+  return { probe, vips, stopFile, transport: t, launchedAt, done };
 }
 
-async function stopLoop(l: RunningLoop): Promise<{ samples: ProbeSample[]; error?: string }> {
+async function stopLoop(l: RunningLoop): Promise<{ samples: ProbeSample[]; error?: string; origin?: number }> {
   try {
     await l.transport.exec(sh`touch ${l.stopFile}`, { sudo: false, timeoutMs: 15_000 });
   } catch {
@@ -286,7 +295,9 @@ const fmtHolders = (h: Record<string, string[]> | undefined, vips: string[]) =>
 async function failOne(c: Ctx, lb: string): Promise<FailoverLbResult> {
   const { model, o } = c;
   const vips = model.vips.filter((v) => v.master === lb);
-  const res: FailoverLbResult = { lb, mode: o.mode, vips: vips.map((v) => v.address), ok: false, problems: [], takeoverBy: {}, expectedPeer: {}, restored: false, results: [], steps: [] };
+  const res: FailoverLbResult = { lb, mode: o.mode, vips: vips.map((v) => v.address), ok: false, problems: [], takeoverBy: {}, expectedPeer: {}, restored: false, results: [], steps: [], events: [], transitions: [] };
+  // Wall-clock instants (not o.now): they are drawn beside the probes' and the LBs' clocks.
+  const event = (kind: TimelineEvent['kind'], label: string) => res.events!.push({ at: Date.now(), kind, label });
   const step = (s: string) => {
     res.steps.push(s);
     o.onProgress?.(`${lb}: ${s}`);
@@ -350,12 +361,14 @@ async function failOne(c: Ctx, lb: string): Promise<FailoverLbResult> {
         }
         const g = computeGap(samples);
         r[phase] = g;
+        r.trace = { ...r.trace, [phase]: { origin: out.origin, launchedAt: l.launchedAt, samples } };
         const first = g.outages[0];
         if (first && first.lastOk === undefined) problem(`${phase}: ${vip} from ${l.probe} failed before ${phase === 'failover' ? fault.injectLabel : fault.repairLabel} (no baseline)`);
         if (!g.recovered) problem(`${phase}: ${vip} did not answer ${l.probe} again within the loop (${g.gapMs} ms without an answer)`);
         if (o.maxGapMs !== undefined && g.gapMs > o.maxGapMs) problem(`${phase}: ${vip} from ${l.probe} was unreachable for ${g.gapMs} ms (limit ${o.maxGapMs} ms)`);
       }
     });
+    mergeTransitions(res.transitions!, await readTransitions(model, c.conn, c.off, Math.min(...loops.map((l) => l.launchedAt))));
   };
 
   let injected = false;
@@ -369,13 +382,16 @@ async function failOne(c: Ctx, lb: string): Promise<FailoverLbResult> {
     await o.sleep(o.baselineMs);
     step(fault.injectLabel);
     injected = true;
+    event('fault', fault.injectLabel);
     await fault.inject();
+    event('fault-done', `${fault.injectLabel}: done`);
     const taken = await pollHolders(c, o.takeoverTimeoutMs, (h) => addrs.every((a) => h[a]?.length === 1 && h[a][0] !== lb), last);
     for (const a of addrs) res.takeoverBy[a] = last.holders?.[a] ?? [];
     if (taken === undefined) {
       problem(`the peer did not take over within ${o.takeoverTimeoutMs} ms: ${fmtHolders(last.holders, addrs)}${last.error ? ` (${last.error})` : ''}`);
     } else {
       res.takeoverMs = taken;
+      event('taken-over', `the LBs' addresses show the peer holding ${addrs.join(', ')}`);
       step(`taken over after ${taken} ms: ${fmtHolders(last.holders, addrs)}`);
       for (const a of addrs) {
         const want = res.expectedPeer[a];
@@ -392,7 +408,9 @@ async function failOne(c: Ctx, lb: string): Promise<FailoverLbResult> {
     await o.sleep(o.baselineMs);
     step(fault.repairLabel);
     const t0 = o.now();
+    event('repair', fault.repairLabel);
     await fault.repair();
+    event('repair-done', `${fault.repairLabel}: done`);
     repaired = true;
     const pre = await pollHolders(c, o.preemptTimeoutMs, holdsAll, last);
     if (pre === undefined) {
@@ -400,6 +418,7 @@ async function failOne(c: Ctx, lb: string): Promise<FailoverLbResult> {
     } else {
       back = true;
       res.preemptMs = o.now() - t0;
+      event('back', `the LBs' addresses show ${lb} holding ${addrs.join(', ')} again`);
       step(`${lb} holds its VIPs again ${res.preemptMs} ms after the ${fault.repairLabel} began${res.bootMs !== undefined ? ` (booted in ${res.bootMs} ms)` : ''}`);
     }
     await o.sleep(o.settleMs);

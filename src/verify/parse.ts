@@ -282,6 +282,8 @@ export interface ProbeLoopParse {
   samples: ProbeSample[];
   /** The loop's closing line, when it printed one: {"end": t, "reason": "stop"|"duration"}. */
   end?: { t: number; reason: string };
+  /** Epoch ms (probe's clock) at which the loop's clock was 0, from its {"start": ms} line. */
+  origin?: number;
   /** Lines that were not JSON objects of the expected shape. */
   bad: string[];
 }
@@ -290,6 +292,7 @@ export function parseProbeLoop(text: string): ProbeLoopParse {
   const samples: ProbeSample[] = [];
   const bad: string[] = [];
   let end: ProbeLoopParse['end'];
+  let origin: number | undefined;
   for (const line of text.split(/\r?\n/)) {
     if (!line.trim()) continue;
     let o: Record<string, unknown>;
@@ -297,6 +300,10 @@ export function parseProbeLoop(text: string): ProbeLoopParse {
       o = JSON.parse(line) as Record<string, unknown>;
     } catch {
       bad.push(line);
+      continue;
+    }
+    if (o && typeof o === 'object' && typeof o.start === 'number' && o.t === undefined) {
+      origin = o.start;
       continue;
     }
     if (o && typeof o === 'object' && typeof o.end === 'number') {
@@ -318,7 +325,7 @@ export function parseProbeLoop(text: string): ProbeLoopParse {
       ...(typeof o.kind === 'string' && o.kind ? { kind: o.kind } : {}),
     });
   }
-  return { samples, end, bad };
+  return { samples, end, bad, ...(origin !== undefined ? { origin } : {}) };
 }
 
 export interface Outage {

@@ -1,7 +1,8 @@
 // The failover probe loop: a python3 script sent over stdin (`python3 - <config-json>`), so
 // nothing is installed on the probe. It requests every VIP at `rate` Hz (each request in its
 // own thread with a short timeout, so a hanging request does not delay the next one) until
-// the stop file appears or `duration` seconds pass, and prints one JSON line per request:
+// the stop file appears or `duration` seconds pass, and prints {"start": epoch_ms} (the wall
+// clock when its own clock was 0), then one JSON line per request:
 //   {"s": sent_ms, "t": done_ms, "vip": "10.16.8.100", "ok": true, "status": 200, "backend": "web1"}
 // A failure carries "kind": "syn" (no answer to the SYN within the timeout: dropped while no
 // node held the VIP), "refused", "reset", "slow" (connected, no response in time), "http"
@@ -39,6 +40,7 @@ names = sorted(cfg.get("backends", []), key=len, reverse=True)
 cap = int(cfg.get("maxInflight", 16))
 pats = [(n, re.compile(r"(^|[^A-Za-z0-9_-])" + re.escape(n) + r"($|[^A-Za-z0-9_-])")) for n in names]
 t0 = time.monotonic()
+wall0 = time.time()
 lock = threading.Lock()
 inflight = dict((v, 0) for v in vips)
 
@@ -94,6 +96,7 @@ def one(vip, sent):
     with lock:
         inflight[vip] -= 1
 
+emit({"start": int(round(wall0 * 1000))})
 period = 1.0 / rate
 tick = 0
 sent = 0
