@@ -80,6 +80,8 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
       await store.save(recorded, runs).catch((e: Error) => io.err(`WARNING: read-ahead record not saved: ${e.message}`));
     }
     io.out(recapTable(report));
+    // The stacks of exceptions thrown by role code: with -v (or PROVISION_DEBUG=1).
+    if (values.verbose || process.env.PROVISION_DEBUG) for (const t of report.tasks) if (t.stack) io.err(`${t.host}: ${t.role} : ${t.task}\n${t.stack}`);
     if (values.check && hasHa) io.out(await checkRunPlan(session));
     if (values.json) await writeJsonReport(path.resolve(values.json), report);
     if (report.interrupted) return EXIT.INTERRUPTED;

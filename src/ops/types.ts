@@ -58,8 +58,10 @@ export interface TaskResult {
   duration: number;
   message?: string;
   diff?: string;
-  /** The role code's file:line:column that called the task's operation. */
+  /** A failed task: the role code's file:line:column (where it threw, else where it called the task). */
   location?: string;
+  /** A failed task whose role code threw: the stack (printed with -v). */
+  stack?: string;
 }
 
 /** A failed operation: the message is what the operator reads (validator output, command stderr). */

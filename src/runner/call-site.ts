@@ -25,13 +25,29 @@ export function userFrames(stack: string | undefined): string[] {
   return out;
 }
 
+/** A call's location, worked out only when asked (a failure): the stack is captured now, formatted then. */
+export type Site = () => string | undefined;
+
 /** The role code's location that called the function calling this (undefined when none). */
-export function callSite(): string | undefined {
-  return userFrames(new Error().stack)[0];
+export function callSite(): Site {
+  const e = new Error();
+  let loc: string | undefined | null = null;
+  return () => (loc === null ? (loc = userFrames(e.stack)[0]) : loc);
 }
 
 /** A path shown relative to the working directory when it is below it. */
 export function shortLocation(loc: string): string {
   const rel = path.relative(process.cwd(), loc);
   return rel.startsWith('..') ? loc : rel;
+}
+
+/**
+ * Where a failure comes from, for the report: the first role-code frame of the error's stack,
+ * else the task call's site; the stack itself for an exception of code (not for an operation's
+ * own failure, whose message is the whole story).
+ */
+export function failureOf(e: unknown, where?: Site): { location?: string; stack?: string } {
+  const stack = e instanceof Error ? e.stack : undefined;
+  const loc = userFrames(stack)[0] ?? where?.();
+  return { location: loc && shortLocation(loc), stack: e instanceof Error && e.name !== 'OpError' ? stack : undefined };
 }

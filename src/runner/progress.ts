@@ -45,7 +45,8 @@ export function plainProgress(write: Write, opts: { verbose?: boolean; diff?: bo
         case 'task-end': {
           const r = e.result;
           if (r.status === 'ok' && !opts.verbose) break;
-          write(`  ${r.status.padEnd(7)} ${r.host}: ${r.role ? `${r.role} : ` : ''}${r.task}${r.message ? ` (${redact(r.message).split('\n').join(' | ')})` : ''}`);
+          const at = r.status === 'failed' && r.location ? ` at ${r.location}` : '';
+          write(`  ${r.status.padEnd(7)} ${r.host}: ${r.role ? `${r.role} : ` : ''}${r.task}${at}${r.message ? ` (${redact(r.message).split('\n').join(' | ')})` : ''}`);
           if (opts.diff && r.diff) write(r.diff.split('\n').map((l) => `    ${l}`).join('\n'));
           break;
         }

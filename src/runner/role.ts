@@ -16,7 +16,7 @@ import type { OpContext, Plan, TaskResult } from '../ops/types.js';
 import { CATALOGUE, type OpName, type OptionsOf } from '../ops/catalogue.js';
 import { problems } from '../ops/schema.js';
 import { OpError } from '../ops/types.js';
-import { callSite, shortLocation } from './call-site.js';
+import { callSite, type Site } from './call-site.js';
 
 export interface TaskOptions {
   /** Handler names to run at the end of the role when this task changed something. */
@@ -36,7 +36,7 @@ export type OperationMethods = {
 };
 
 /** Runs one named task with its plan: the runner's task function (a handler's or a role's). */
-export type TaskRunner = (name: string, plan: (ctx: OpContext) => Promise<Plan>, opts?: TaskOptions, where?: string) => Promise<TaskResult>;
+export type TaskRunner = (name: string, plan: (ctx: OpContext) => Promise<Plan>, opts?: TaskOptions, where?: Site) => Promise<TaskResult>;
 
 /**
  * The operation methods of a RoleContext, every one from the catalogue and the same inside
@@ -52,7 +52,7 @@ export function bindOperations(task: TaskRunner): OperationMethods {
         name,
         async (ctx) => {
           const bad = problems(key, op.options, options);
-          if (bad.length) throw new OpError(`${where ? `${shortLocation(where)}: ` : ''}${bad.join('; ')}`);
+          if (bad.length) throw new OpError(bad.join('; '));
           return (op.run as (c: OpContext, s: unknown) => Promise<Plan>)(ctx, options);
         },
         opts,

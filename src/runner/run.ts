@@ -16,7 +16,7 @@ import { sectionRole } from '../tasks/section.js';
 import type { Play, Playbook, RoleRef } from './playbook.js';
 import { bindOperations, type RoleContext, type RoleDefinition, type TaskOptions } from './role.js';
 import type { EventSink } from './events.js';
-import { callSite } from './call-site.js';
+import { callSite, failureOf, type Site } from './call-site.js';
 import type { ReadAhead, ReadAheadStats } from './read-ahead.js';
 
 export interface RunOptions {
@@ -284,8 +284,18 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       emit({ type: 'task-end', result: r });
       return r;
     };
-    const task = async (name: string, plan: (c: OpContext) => Promise<Plan>, opts: TaskOptions = {}, isHandler = false, where?: string): Promise<TaskResult> => {
-      const skippedResult = (message: string): TaskResult => ({ host: host.name, role: ref.name, task: name, status: 'skipped', changed: false, duration: 0, message, location: where });
+    let lastTask: string | undefined;
+    /** A failed task in the report and the recap: role, task, file:line, message (stack for -v). */
+    const failed = (name: string, e: unknown, t0: number, where?: Site): TaskFailed => {
+      const msg = redact(e instanceof Error ? e.message : String(e));
+      const { location, stack } = failureOf(e, where);
+      record({ host: host.name, role: ref.name, task: name, status: 'failed', changed: false, duration: Date.now() - t0, message: msg, location, stack: stack && redact(stack) });
+      summary(host.name).message = `${ref.name} : ${name}${location ? ` (${location})` : ''}: ${msg}`;
+      return new TaskFailed(msg);
+    };
+    const task = async (name: string, plan: (c: OpContext) => Promise<Plan>, opts: TaskOptions = {}, isHandler = false, where?: Site): Promise<TaskResult> => {
+      const skippedResult = (message: string): TaskResult => ({ host: host.name, role: ref.name, task: name, status: 'skipped', changed: false, duration: 0, message });
+      lastTask = name;
       if (!isHandler && !selected(opts.tags ?? [])) return skippedResult('not selected by tags');
       if (o.signal?.aborted || fatal) throw new Interrupted();
       if (opts.when === false) return record(skippedResult(opts.skipReason ?? 'condition false'));
@@ -309,14 +319,10 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
           duration: Date.now() - t0,
           message: message ? redact(message) : undefined,
           diff: p.diff ? redact(p.diff) : undefined,
-          location: where,
         });
       } catch (e) {
         if (e instanceof HostError && e.kind === 'unreachable') throw e;
-        const msg = redact(e instanceof Error ? e.message : String(e));
-        record({ host: host.name, role: ref.name, task: name, status: 'failed', changed: false, duration: Date.now() - t0, message: msg, location: where });
-        summary(host.name).message = `${name}: ${msg}`;
-        throw new TaskFailed(msg);
+        throw failed(name, e, t0, where);
       }
     };
     const r: RoleContext = {
@@ -334,7 +340,11 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
       task: (n, plan, opts) => task(n, plan, opts, false, callSite()),
       skip: (n, reason) => task(n, async () => ({ changed: false, skipped: true, message: reason }), {}, false, callSite()),
     };
-    await def.tasks(r);
+    // An exception of the role's own code between tasks fails the host as a task would, named
+    // after the task before it, with the role file:line where it was thrown.
+    const roleCode = (e: unknown) =>
+      e instanceof TaskFailed || e instanceof Interrupted || e instanceof HostError ? e : failed(`role code after ${lastTask ? `"${lastTask}"` : 'the start'}`, e, Date.now());
+    await def.tasks(r).catch((e) => Promise.reject(roleCode(e)));
     // Handlers: once per host, at the end of the role, in the order the role declares them.
     for (const [hname, handler] of Object.entries(def.handlers ?? {})) {
       if (!notified.has(hname)) continue;
@@ -344,7 +354,7 @@ export async function runPlaybook(o: RunOptions): Promise<RunReport> {
         ...bindOperations((n, plan, opts, where) => task(n, plan, opts, true, where)),
         task: (n, plan, opts) => task(n, plan, opts, true, callSite()),
       };
-      await handler(hr);
+      await handler(hr).catch((e) => Promise.reject(roleCode(e)));
     }
   };
 

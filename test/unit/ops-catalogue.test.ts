@@ -66,8 +66,9 @@ test('a misspelled option fails its task with the role file:line and the suggest
   assert.equal(failed.task, 'motd');
   assert.equal(failed.role, 'typo');
   assert.match(failed.location!, /roles\/typo\/index\.ts:3:\d+$/);
-  assert.match(failed.message!, /index\.ts:3:\d+: file: unknown option "contnet" \(did you mean "content"\?\)/);
+  assert.match(failed.message!, /^file: unknown option "contnet" \(did you mean "content"\?\)/);
   assert.equal(report.hosts.a.status, 'failed');
+  assert.match(report.hosts.a.message!, /^typo : motd \(.*roles\/typo\/index\.ts:3:\d+\): file: unknown option "contnet"/);
   assert.ok(!log.some((e) => (e.kind === 'exec' ? e.cmd : e.path).includes('/etc/motd')), JSON.stringify(log));
   assert.ok(log.some((e) => e.kind === 'exec' && e.cmd.includes('/tmp/ok')), 'the task before it ran');
 });
@@ -90,4 +91,30 @@ test('every operation works the same in a handler', async () => {
 } };\n`);
   const { report } = await run('handler');
   assert.deepEqual(report.tasks.map((t) => [t.task, t.status]), [['trigger', 'changed'], ['from handler', 'changed'], ['line in handler', 'changed']]);
+});
+
+test('an exception in role code names the role, the task and the file:line where it was thrown (with the stack)', async () => {
+  role('throws', `export default { name: 'throws', async tasks(r) {
+  await r.directory('first', { path: '/tmp/ok' });
+  const cfg = r.vars.missing;
+  await r.file('uses it', { path: '/etc/x', content: String(cfg.port) });
+} };\n`);
+  const { report } = await run('throws');
+  const t = report.tasks.find((x) => x.status === 'failed')!;
+  assert.equal(t.task, 'role code after "first"');
+  assert.equal(t.role, 'throws');
+  assert.match(t.location!, /roles\/throws\/index\.ts:4:\d+$/);
+  assert.match(t.message!, /Cannot read properties of undefined \(reading 'port'\)/);
+  assert.match(t.stack!, /TypeError[\s\S]*index\.ts:4/);
+  assert.match(report.hosts.a.message!, /^throws : role code after "first" \(.*index\.ts:4:\d+\): Cannot read properties/);
+
+  role('throws_in_task', `export default { name: 'throws_in_task', async tasks(r) {
+  await r.task('custom', async () => {
+    throw new Error('boom');
+  });
+} };\n`);
+  const second = await run('throws_in_task');
+  const f = second.report.tasks[0];
+  assert.equal(f.task, 'custom');
+  assert.match(f.location!, /throws_in_task\/index\.ts:3:\d+$/, 'where it threw, not where the task was called');
 });
