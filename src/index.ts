@@ -6,6 +6,8 @@ export type { RoleContext, RoleDefinition, TaskOptions, TemplateSpec } from './r
 export { sh, q, raw, Shell } from './transport/quote.js';
 export type { Transport, ExecResult, ExecOptions } from './transport/types.js';
 export { OpError } from './ops/types.js';
+export { CATALOGUE } from './ops/catalogue.js';
+export type { OpName, OptionsOf } from './ops/catalogue.js';
 export type { OpContext, Plan, TaskResult, TaskStatus } from './ops/types.js';
 export { run } from './ops/remote.js';
 export { renderTemplateFile } from './ops/source.js';

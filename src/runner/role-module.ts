@@ -22,6 +22,9 @@ function entries(): Record<string, string> {
 function registerHooks(): void {
   if (hooked) return;
   hooked = true;
+  // A failure in such a role is reported at its TypeScript file:line (./call-site.ts): the
+  // hooks compile with inline source maps, which node applies to stacks once this is on.
+  process.setSourceMapsEnabled(true);
   const data: RoleHooksData = { entries: entries() };
   register(FROM_BUILD ? './role-hooks.js' : './role-hooks.ts', { parentURL: import.meta.url, data });
 }
