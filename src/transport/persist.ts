@@ -123,8 +123,8 @@ export class PersistClient {
     this.dir = opts.dir ?? persistDir();
     this.persistMs = opts.persistMs;
     // A small young generation (2 MiB semispaces; node's default lets it grow to 16): the keeper
-    // holds long-lived connections and moves bytes between them, so little survives a scavenge,
-    // and its peak memory with 100 connections fell from 110-123 MB to 93-95 MB (no more CPU).
+    // holds long-lived connections and moves bytes between them, so little survives a scavenge:
+    // a smaller peak memory with many connections, for no more CPU (docs/benchmarks.md).
     this.keeperCommand = opts.keeperCommand ?? [process.execPath, '--max-semi-space-size=2', path.join(PACKAGE_ROOT, 'bin', 'provision.js'), KEEPER_COMMAND];
   }
 
