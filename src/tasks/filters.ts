@@ -101,3 +101,21 @@ export function addAnsibleFilters(env: nunjucks.Environment): void {
   f('zip', (a, ...rest) => list(a).map((x, i) => [x, ...rest.map((r) => list(r)[i])]));
   f('type_debug', (v) => (v === null ? 'NoneType' : Array.isArray(v) ? 'list' : typeof v === 'object' ? 'dict' : typeof v === 'number' ? (Number.isInteger(v) ? 'int' : 'float') : typeof v === 'boolean' ? 'bool' : 'str'));
 }
+
+/** Ansible's tests on registered results and strings (`when: out is changed`, `x is match("re")`). */
+export function addAnsibleTests(nj: nunjucks.Environment): void {
+  // Environment.addTest is nunjucks' API (documented with addFilter); @types/nunjucks lacks it.
+  const env = nj as nunjucks.Environment & { addTest(name: string, fn: (...a: any[]) => boolean): void };
+  const field = (k: string) => (v: unknown) => !!(v && typeof v === 'object' && (v as Record<string, unknown>)[k]);
+  env.addTest('changed', field('changed'));
+  env.addTest('failed', field('failed'));
+  env.addTest('skipped', field('skipped'));
+  env.addTest('succeeded', (v: unknown) => !field('failed')(v));
+  env.addTest('success', (v: unknown) => !field('failed')(v));
+  env.addTest('match', (v: unknown, re: unknown) => pyRegex(`^(?:${String(re)})`).test(String(v ?? '')));
+  env.addTest('search', (v: unknown, re: unknown) => pyRegex(re).test(String(v ?? '')));
+  env.addTest('regex', (v: unknown, re: unknown) => pyRegex(re).test(String(v ?? '')));
+  env.addTest('contains', (v: unknown, x: unknown) => list(v).some((y) => same(y, x)));
+  env.addTest('subset', (a: unknown, b: unknown) => list(a).every((x) => list(b).some((y) => same(x, y))));
+  env.addTest('superset', (a: unknown, b: unknown) => list(b).every((x) => list(a).some((y) => same(x, y))));
+}

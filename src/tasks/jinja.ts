@@ -3,7 +3,7 @@
 // are added in ./filters.ts. TypeScript roles keep EJS (src/topology/render.ts).
 import nunjucks from 'nunjucks';
 import { readFile } from 'node:fs/promises';
-import { addAnsibleFilters } from './filters.js';
+import { addAnsibleFilters, addAnsibleTests } from './filters.js';
 
 /** Ansible's Python literals, visible in every expression. */
 const PY_LITERALS = { True: true, False: false, None: null };
@@ -14,6 +14,7 @@ let captured: unknown;
 function makeEnv(): nunjucks.Environment {
   const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: true });
   addAnsibleFilters(env);
+  addAnsibleTests(env);
   env.addFilter('__value', (v: unknown) => {
     captured = v;
     return '';
@@ -39,7 +40,7 @@ export function hasTemplate(s: string): boolean {
   return s.includes('{{') || s.includes('{%');
 }
 
-/** Evaluate one Jinja2 expression (no braces) to its native value. */
+/** Evaluate one Jinja2 expression (no braces) to its native value; undefined is an error, as in Ansible. */
 export function evaluate(expr: string, vars: Record<string, unknown>): unknown {
   captured = undefined;
   try {
@@ -47,6 +48,7 @@ export function evaluate(expr: string, vars: Record<string, unknown>): unknown {
   } catch (e) {
     throw new TemplateError(expr, e);
   }
+  if (captured === undefined) throw new TemplateError(expr, 'a variable is undefined');
   return captured;
 }
 

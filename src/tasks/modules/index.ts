@@ -4,9 +4,14 @@ import { didYouMean } from '../../yamlfile.js';
 import { copy, template, file, lineinfile, blockinfile } from './files.js';
 import { command, shell, pkg, service, sysctl } from './system.js';
 import { debug, setFact, assertModule, fail } from './pure.js';
+import { user, group, cron, getUrl, unarchive, waitFor, reboot } from './mapped.js';
 import type { ModuleDef } from './types.js';
 
-export const MODULES: readonly ModuleDef[] = [command, shell, copy, template, file, lineinfile, blockinfile, pkg, service, sysctl, debug, setFact, assertModule, fail];
+export const MODULES: readonly ModuleDef[] = [
+  command, shell, copy, template, file, lineinfile, blockinfile, pkg, service, sysctl,
+  user, group, cron, getUrl, unarchive, waitFor, reboot,
+  debug, setFact, assertModule, fail,
+];
 
 const PREFIXES = ['ansible.builtin.', 'ansible.legacy.', 'ansible.posix.', 'community.general.'];
 

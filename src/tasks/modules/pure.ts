@@ -11,7 +11,14 @@ export const debug: ModuleDef = {
   expressions: ['var'],
   exclusive: [['msg', 'var']],
   async run(ctx, a) {
-    const message = a.var !== undefined ? `${a.var}: ${show(evaluate(String(a.var), ctx.vars) ?? 'VARIABLE IS NOT DEFINED!')}` : show(a.msg);
+    const value = (expr: string) => {
+      try {
+        return show(evaluate(expr, ctx.vars));
+      } catch {
+        return 'VARIABLE IS NOT DEFINED!';
+      }
+    };
+    const message = a.var !== undefined ? `${a.var}: ${value(String(a.var))}` : show(a.msg);
     return { plan: { changed: false, message }, result: { msg: a.msg } };
   },
 };
