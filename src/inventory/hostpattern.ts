@@ -44,6 +44,9 @@ const ASCII_LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 export class HostPatternError extends Error {}
 
+/** Most host names one range pattern may stand for (`h[0:9999999]` would be ten million). */
+export const MAX_RANGE_HOSTS = 100_000;
+
 /** parse_address(allow_ranges=True): host and optional port, or null if not an address. */
 export function parseAddress(address: string): { host: string; port?: number } | null {
   let port: number | undefined;
@@ -68,7 +71,7 @@ function pyInt(s: string, what: string, line: string): number {
 }
 
 /** expand_hostname_range(): `db[01:03]-x` → db01-x, db02-x, db03-x; nested ranges expand left to right. */
-export function expandHostRange(line: string): string[] {
+export function expandHostRange(line: string, budget = { left: MAX_RANGE_HOSTS }): string[] {
   const parts = line.replace('[', '|').replace(']', '|').split('|');
   if (parts.length !== 3) throw new HostPatternError(`malformed host range in ${line}`);
   const [head, nrange, tail] = parts as [string, string, string];
@@ -102,15 +105,24 @@ export function expandHostRange(line: string): string[] {
   } else {
     const b = pyInt(beg, 'begin', line);
     const e = pyInt(end, 'end', line);
+    const count = e >= b ? Math.floor((e - b) / step) + 1 : 0;
+    if (count > budget.left) throw tooMany(line, count);
     for (let i = b; i <= e; i += step) seq.push(i);
   }
   const out: string[] = [];
   for (const r of seq) {
     const name = head + fill(r) + tail;
-    if (name.includes('[')) out.push(...expandHostRange(name));
-    else out.push(name);
+    if (name.includes('[')) out.push(...expandHostRange(name, budget));
+    else {
+      if (--budget.left < 0) throw tooMany(line, out.length + 1);
+      out.push(name);
+    }
   }
   return out;
+}
+
+function tooMany(line: string, count: number): HostPatternError {
+  return new HostPatternError(`host range ${line} stands for ${count > MAX_RANGE_HOSTS ? count : 'more than ' + MAX_RANGE_HOSTS} hosts, more than the limit of ${MAX_RANGE_HOSTS} per pattern; split it or list fewer hosts`);
 }
 
 /** _expand_hostpattern(): the host names a YAML inventory key stands for, and its port if any. */

@@ -29,8 +29,12 @@ export interface Group {
 }
 
 export interface Inventory {
-  /** Absolute path of the inventory file. */
+  /** Absolute path of the (first) inventory source: a file, a directory, or a comma list as given. */
   file: string;
+  /** Where relative paths of the inventory resolve: the first source's directory (a directory source: itself). */
+  dir?: string;
+  /** Every source, in the order given (-i, ansible.cfg). */
+  sources?: string[];
   /** In the order hosts first appear in the inventory file. */
   hosts: Map<string, Host>;
   /** `all`, `ungrouped`, then groups in the order they first appear. */

@@ -144,11 +144,12 @@ test('ansible_group_priority that is not an integer', async () => {
   await expectError(f, { msg: /ansible_group_priority must be an integer/, line: 3, col: 29 });
 });
 
-test('missing inventory file, or a directory', async () => {
+test('missing inventory file, or a directory holding a file that is no inventory', async () => {
   const missing = path.join(root, 'nope', 'hosts.yaml');
   const e = await expectError(missing, { msg: /inventory file not found/ });
   assert.equal(e.pos?.line, undefined);
-  await expectError(root, { msg: /is a directory/ });
+  const f = write('- a list\n');
+  await expectError(path.dirname(f), { msg: /not a valid inventory: read as YAML, an inventory must be a mapping .* \(also tried as INI: .*hosts\.yaml:1:1: Expected key=value/, file: f, line: 1, col: 1 });
 });
 
 test('errors in group_vars / host_vars files name that file', async () => {
