@@ -210,7 +210,8 @@ test('missing and unreadable files: inventory, playbook, extra-vars file (exit 3
   const cases: Array<[string[], RegExp]> = [
     [[path.join(root, 'nope/hosts.yaml'), path.join(ok, 'play.yaml')], new RegExp(`^provision: ${root}/nope/hosts\\.yaml: inventory file not found$`)],
     [[path.join(ok, 'hosts.yaml'), path.join(root, 'nope.yaml')], new RegExp(`^provision: ${root}/nope\\.yaml: playbook not found$`)],
-    [[ok, path.join(ok, 'play.yaml')], new RegExp(`^provision: ${ok}: inventory file is a directory, not a file$`)],
+    // A directory is an inventory source (every file in it): play.yaml in it is not an inventory.
+    [[ok, path.join(ok, 'play.yaml')], new RegExp(`^provision: ${ok}/play\\.yaml:2:1: not a valid inventory: read as YAML, an inventory must be a mapping .*also tried as INI: ${ok}/play\\.yaml:2:1: `)],
     [[path.join(ok, 'hosts.yaml'), ok], new RegExp(`^provision: ${ok}: playbook is a directory, not a file$`)],
     [[path.join(ok, 'hosts.yaml'), path.join(ok, 'play.yaml'), '-e', `@${root}/nope-vars.yaml`], /nope-vars\.yaml: extra-vars file not found/],
     [[path.join(ok, 'hosts.yaml'), path.join(ok, 'play.yaml'), '-e', 'x'], /--extra-vars "x": expected key=value/],
@@ -224,14 +225,14 @@ test('huge files are refused by size before they are parsed (generated here, not
   const dir = path.join(root, 'huge');
   mkdirSync(dir);
   const inv = path.join(dir, 'hosts.yaml');
-  // 33 MiB: above the 32 MiB inventory limit (a 20 000-host inventory is about 2 MB).
+  // 33 MiB: above the 8 MiB inventory limit (a 20 000-host inventory is about 2 MB).
   const filler = `# ${'x'.repeat(1021)}\n`;
   writeFileSync(inv, `all:\n  hosts:\n    h1:\n      ansible_host: 127.0.0.1\n      ansible_port: ${port}\n` + filler.repeat(33 * 1024));
   const pb = path.join(dir, 'play.yaml');
   writeFileSync(pb, `- name: huge\n  hosts: all\n  roles: [common]\n` + filler.repeat(5 * 1024));
   const t0 = Date.now();
-  assertBadInput(await provision([inv, path.join(root, 'ok/play.yaml')]), { msg: /inventory file is \d+ bytes, larger than the 33554432-byte limit/, at: inv }, 'huge inventory');
-  assertBadInput(await provision(['check', inv]), { msg: /larger than the 33554432-byte limit/, at: inv }, 'check huge inventory');
+  assertBadInput(await provision([inv, path.join(root, 'ok/play.yaml')]), { msg: /inventory file is \d+ bytes, larger than the 8388608-byte limit/, at: inv }, 'huge inventory');
+  assertBadInput(await provision(['check', inv]), { msg: /larger than the 8388608-byte limit/, at: inv }, 'check huge inventory');
   assertBadInput(await provision([path.join(root, 'ok/hosts.yaml'), pb]), { msg: /playbook is \d+ bytes, larger than the 4194304-byte limit/, at: pb }, 'huge playbook');
   assertBadInput(await provision([path.join(root, 'ok/hosts.yaml'), path.join(root, 'ok/play.yaml'), '-e', `@${pb}`]), { msg: /larger than the 4194304-byte limit/, at: pb }, 'huge extra-vars file');
   assert.ok(Date.now() - t0 < 5000, `refused quickly (${Date.now() - t0} ms)`);

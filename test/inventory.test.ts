@@ -5,12 +5,12 @@
 // ansible-inventory's lists follow the inventory and are deterministic.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadInventory, inventoryList, matchHosts } from '../src/inventory/index.js';
+import { ansibleInventoryList, findOnPath, runAnsible } from './helpers/ansible.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'inventory');
 const fixtures = readdirSync(FIXTURES, { withFileTypes: true })
@@ -18,13 +18,6 @@ const fixtures = readdirSync(FIXTURES, { withFileTypes: true })
   .map((d) => d.name)
   .sort();
 
-function findOnPath(bin: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '/usr/bin').split(path.delimiter)) {
-    const p = path.join(dir, bin);
-    if (dir && existsSync(p)) return p;
-  }
-  return undefined;
-}
 const ansibleInventory = findOnPath('ansible-inventory');
 const ansiblePlaybook = findOnPath('ansible-playbook');
 const skip = ansibleInventory
@@ -71,40 +64,8 @@ const PATTERNS: Array<[fixture: string, pattern: string]> = [
 
 const patternFixtures = [...new Set(PATTERNS.map(([f]) => f))];
 
-function run(bin: string, args: string[], cwd: string, cfg: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      bin,
-      args,
-      {
-        cwd, // a scratch directory: no ./ansible.cfg, no ./group_vars beside the playbook dir
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: cwd, // no ~/.ansible.cfg, no collections or caches from the user
-          LANG: 'C.UTF-8',
-          ANSIBLE_CONFIG: cfg, // an empty config file: every setting at its default
-          ANSIBLE_LOCALHOST_WARNING: 'False',
-          ANSIBLE_INVENTORY_UNPARSED_WARNING: 'False',
-          ANSIBLE_NOCOLOR: '1',
-        },
-        maxBuffer: 16 * 1024 * 1024,
-      },
-      (err, stdout, stderr) => {
-        if (err) return reject(new Error(`${path.basename(bin)} ${args.join(' ')} failed: ${stderr || err.message}`));
-        resolve(stdout);
-      },
-    );
-  });
-}
-
-async function ansibleList(file: string, cwd: string, cfg: string): Promise<unknown> {
-  const out = await run(ansibleInventory!, ['-i', file, '--list'], cwd, cfg);
-  try {
-    return JSON.parse(out);
-  } catch (e) {
-    throw new Error(`ansible-inventory printed non-JSON for ${file}: ${(e as Error).message}\n${out.slice(0, 500)}`);
-  }
-}
+const run = runAnsible;
+const ansibleList = (file: string, cwd: string, cfg: string) => ansibleInventoryList(ansibleInventory!, [file], cwd, cfg);
 
 /**
  * Hosts of each pattern, from one `ansible-playbook --list-hosts` run per fixture: a playbook

@@ -154,9 +154,10 @@ export class IniInventoryReader {
       if (bad) throw this.error(bad);
     }
     const pos = this.pos();
+    const source = { pos }; // one per line: every variable of the line was written there
     for (const name of expanded.names) {
-      const h = this.b.addHost(name, group, expanded.port, pos, { pos });
-      for (const [k, v] of vars) this.b.setHostVar(h, k, structuredClone(v), { pos });
+      const h = this.b.addHost(name, group, expanded.port, pos, source);
+      for (const [k, v] of vars) this.b.setHostVar(h, k, typeof v === 'object' && v !== null ? structuredClone(v) : v, source);
     }
   }
 }

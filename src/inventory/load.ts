@@ -27,12 +27,13 @@ import { Builder, type VarSource, type VarSources, type Vars } from './builder.j
 import { addSource, isHostList } from './sources.js';
 import type { Group, Host, Inventory } from './types.js';
 import { entitiesVars, merge, type FileVars } from './vars-files.js';
+import { setOwn } from './yaml.js';
 
 export { badName } from './names.js';
 export { MAX_INVENTORY_BYTES } from './read-text.js';
 
 /** Most hosts one inventory may hold: far above any fleet run from one laptop, far below memory trouble. */
-export const MAX_HOSTS = 100_000;
+export const MAX_HOSTS = 50_000;
 
 /** The group_vars/ and host_vars/ of every source, per entity, in the order of the sources. */
 async function sourcesVars(baseDirs: string[], b: Builder): Promise<{ groups: Map<string, FileVars[]>; hosts: Map<string, FileVars[]> }> {
@@ -73,6 +74,13 @@ export async function loadInventory(sources: string | string[]): Promise<Invento
   return resolve(b, await sourcesVars(baseDirs, b), { file: first, dir, sources: list });
 }
 
+/** A host's own copy of its variables: values shared between hosts (group vars) are copied, plain values as they are. */
+function cloneVars(vars: Vars): Vars {
+  const out: Vars = {};
+  for (const [k, v] of Object.entries(vars)) setOwn(out, k, typeof v === 'object' && v !== null ? structuredClone(v) : v);
+  return out;
+}
+
 function resolve(b: Builder, files: Awaited<ReturnType<typeof sourcesVars>>, where: { file: string; dir: string; sources: string[] }): Inventory {
   const depth = b.depths();
   const sortGroups = (names: string[]) =>
@@ -107,7 +115,7 @@ function resolve(b: Builder, files: Awaited<ReturnType<typeof sourcesVars>>, whe
     hosts.set(h.name, {
       name: h.name,
       groups: [...mine].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)),
-      vars: structuredClone(vars),
+      vars: cloneVars(vars),
       pos: h.pos,
     });
   }

@@ -11,7 +11,8 @@
 
 const MAX_DEPTH = 100;
 
-class NotLiteral extends Error {}
+/** Thrown (without a stack: it is common and cheap to make) when the text is not a literal. */
+const NOT_LITERAL = Symbol('not a literal');
 
 const NUMBER =
   /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:(?:[0-9](?:_?[0-9])*)?\.[0-9](?:_?[0-9])*|[0-9](?:_?[0-9])*\.?)(?:[eE][-+]?[0-9](?:_?[0-9])*)?)/;
@@ -40,20 +41,20 @@ class Parser {
   }
 
   private expect(c: string): void {
-    if (this.peek() !== c) throw new NotLiteral();
+    if (this.peek() !== c) throw NOT_LITERAL;
     this.i++;
   }
 
   parseAll(): unknown {
     const v = this.value(0);
-    if (this.peek() !== undefined) throw new NotLiteral();
+    if (this.peek() !== undefined) throw NOT_LITERAL;
     return v;
   }
 
   private value(depth: number): unknown {
-    if (depth > MAX_DEPTH) throw new NotLiteral();
+    if (depth > MAX_DEPTH) throw NOT_LITERAL;
     const c = this.peek();
-    if (c === undefined) throw new NotLiteral();
+    if (c === undefined) throw NOT_LITERAL;
     if (c === '[') return this.seq(']', depth);
     if (c === '(') return this.paren(depth);
     if (c === '{') return this.brace(depth);
@@ -66,30 +67,30 @@ class Parser {
     if (STRING_START.test(rest)) return this.strings();
     if (/^[0-9.]/.test(rest)) return this.number();
     const name = NAME.exec(rest)?.[0];
-    if (name === undefined) throw new NotLiteral();
+    if (name === undefined) throw NOT_LITERAL;
     this.i += name.length;
     if (name === 'True') return true;
     if (name === 'False') return false;
     if (name === 'None') return null;
-    throw new NotLiteral();
+    throw NOT_LITERAL;
   }
 
   private number(): number {
     this.skip();
     const rest = this.s.slice(this.i);
     const m = NUMBER.exec(rest);
-    if (!m || m[0] === '.') throw new NotLiteral();
+    if (!m || m[0] === '.') throw NOT_LITERAL;
     const text = m[0];
     this.i += text.length;
     // A letter, digit or quote right after a number is a syntax error in Python (1abc, 1j is complex).
-    if (/^[\p{L}\p{N}_'"]/u.test(this.s.slice(this.i))) throw new NotLiteral();
+    if (/^[\p{L}\p{N}_'"]/u.test(this.s.slice(this.i))) throw NOT_LITERAL;
     const t = text.replace(/_/g, '');
     if (/^0[xX]/.test(t)) return parseInt(t.slice(2), 16);
     if (/^0[oO]/.test(t)) return parseInt(t.slice(2), 8);
     if (/^0[bB]/.test(t)) return parseInt(t.slice(2), 2);
     if (/[.eE]/.test(t)) return parseFloat(t);
     // Leading zeros are allowed only in zero itself (Python: "leading zeros in decimal integer literals are not permitted").
-    if (/^0+[1-9]/.test(t)) throw new NotLiteral();
+    if (/^0+[1-9]/.test(t)) throw NOT_LITERAL;
     return parseInt(t, 10);
   }
 
@@ -103,7 +104,7 @@ class Parser {
       if (!m) break;
       const prefix = (m[1] ?? '').toLowerCase();
       const k = prefix.includes('b') ? 'bytes' : 'str';
-      if (kind && kind !== k) throw new NotLiteral();
+      if (kind && kind !== k) throw NOT_LITERAL;
       kind = k;
       this.i += m[0].length;
       out += this.stringBody(m[2]!, prefix.includes('r'));
@@ -115,20 +116,20 @@ class Parser {
     let out = '';
     const triple = quote.length === 3;
     for (;;) {
-      if (this.i >= this.s.length) throw new NotLiteral();
+      if (this.i >= this.s.length) throw NOT_LITERAL;
       if (this.s.startsWith(quote, this.i)) {
         this.i += quote.length;
         return out;
       }
       const c = this.s[this.i]!;
-      if (c === '\n' && !triple) throw new NotLiteral();
+      if (c === '\n' && !triple) throw NOT_LITERAL;
       if (c !== '\\') {
         out += c;
         this.i++;
         continue;
       }
       const n = this.s[this.i + 1];
-      if (n === undefined) throw new NotLiteral();
+      if (n === undefined) throw NOT_LITERAL;
       if (raw) {
         out += c + n;
         this.i += 2;
@@ -144,10 +145,10 @@ class Parser {
     const hexLen = n === 'x' ? 2 : n === 'u' ? 4 : n === 'U' ? 8 : 0;
     if (hexLen) {
       const hex = this.s.slice(this.i, this.i + hexLen);
-      if (!new RegExp(`^[0-9a-fA-F]{${hexLen}}$`).test(hex)) throw new NotLiteral();
+      if (!new RegExp(`^[0-9a-fA-F]{${hexLen}}$`).test(hex)) throw NOT_LITERAL;
       this.i += hexLen;
       const cp = parseInt(hex, 16);
-      if (cp > 0x10ffff) throw new NotLiteral();
+      if (cp > 0x10ffff) throw NOT_LITERAL;
       return String.fromCodePoint(cp);
     }
     if (/[0-7]/.test(n)) {
@@ -210,7 +211,7 @@ class Parser {
     const out: Record<string, unknown> = {};
     this.items('}', depth, () => {
       const k = this.value(depth + 1);
-      if (typeof k === 'object' && k !== null) throw new NotLiteral(); // unhashable
+      if (typeof k === 'object' && k !== null) throw NOT_LITERAL; // unhashable
       this.expect(':');
       Object.defineProperty(out, keyString(k), { value: this.value(depth + 1), enumerable: true, writable: true, configurable: true });
     });
@@ -229,10 +230,13 @@ function keyString(k: unknown): string {
 export function literalEval(text: string): unknown {
   const src = text.replace(/^[ \t]+/, '');
   if (src === '') return undefined;
+  // A name that is not True/False/None and not a string prefix (web1, /etc/x is not a name but
+  // fails the same way): never a literal, and the most common value; no parse needed.
+  if (/^[A-Za-z_]/.test(src) && !STRING_START.test(src) && !/^(?:True|False|None)(?![\p{L}\p{N}_])/u.test(src)) return undefined;
   try {
     return new Parser(src).parseAll();
   } catch (e) {
-    if (e instanceof NotLiteral) return undefined;
+    if (e === NOT_LITERAL) return undefined;
     throw e;
   }
 }

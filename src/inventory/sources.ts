@@ -106,8 +106,10 @@ async function addFile(b: Builder, file: string): Promise<void> {
     yamlError = e;
   }
   if (/plugin configurations/.test(yamlError.message)) throw yamlError;
-  // A YAML mapping that failed our checks was meant as YAML (Ansible's yaml plugin takes it).
-  if (src && !(yamlError instanceof NotYamlInventory)) throw yamlError;
+  // A YAML mapping that failed our checks (a duplicate key, an unknown key: PyYAML and Ansible's
+  // yaml plugin accept them) was meant as YAML; only a syntax error or no mapping goes on to INI.
+  const syntax = !src && /^(YAML syntax error|tab character)/.test(yamlError.message);
+  if (!syntax && !(yamlError instanceof NotYamlInventory)) throw yamlError;
   // Nothing in it at all: an error rather than an inventory of no hosts (Ansible warns and goes on).
   if (/^inventory file is empty/.test(yamlError.message)) throw yamlError;
   // A YAML syntax error, or YAML that is not a mapping, left the builder untouched: INI's turn.

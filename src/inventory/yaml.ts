@@ -336,7 +336,10 @@ export function findDuplicateKey(node: Node | null): { first: Scalar; again: Sca
 
 /** Assign without ever touching a prototype (a key may be "__proto__"). */
 export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  // Only `__proto__` is special on a plain object (an accessor inherited from Object.prototype);
+  // plain assignment keeps the object in V8's fast mode, defineProperty for every key does not.
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }
 
 /** Python's repr() of a float, for the rare float used as a mapping key. */
