@@ -107,7 +107,7 @@ export class Builder {
     let h = this.hosts.get(name);
     if (!h) {
       if (this.hosts.size >= this.maxHosts) {
-        throw new InputError(`more than ${this.maxHosts} hosts: provision reads at most ${this.maxHosts} hosts from one inventory (split it, or --limit a smaller one)`, pos);
+        throw new InputError(`more than ${this.maxHosts} hosts: provision reads at most ${this.maxHosts} hosts from one inventory (split it, or use a smaller one)`, pos);
       }
       h = { name, direct: [], vars: {}, sources: new Map(), pos };
       if (port) {

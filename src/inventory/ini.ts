@@ -49,6 +49,7 @@ export class IniInventoryReader {
 
   read(): void {
     this.lines = this.text.split(LINE_BREAK);
+    this.precount();
     const pending = new Map<string, Pending>();
     let group = 'ungrouped';
     let state = 'hosts';
@@ -85,6 +86,28 @@ export class IniInventoryReader {
     for (const [name, p] of pending) {
       if (p.state === 'vars') throw this.error(`Section [${name}:vars] not valid for undefined group: ${name}`, p.line);
       throw this.error(`Section [${p.parents[p.parents.length - 1]}:children] includes undefined group: ${name}`, p.line);
+    }
+  }
+
+  /**
+   * A cheap first pass: distinct host names of host lines (first words, ranges unexpanded). Past
+   * the builder's host limit the file is refused here, before any line is parsed in earnest.
+   */
+  private precount(): void {
+    const max = this.b.maxHosts;
+    if (!Number.isFinite(max) || this.lines.length <= max) return;
+    const seen = new Set<string>(this.b.hosts.keys());
+    let hosts = true;
+    for (let i = 0; i < this.lines.length; i++) {
+      const line = this.lines[i]!.trim();
+      if (!line || line[0] === '#' || line[0] === ';') continue;
+      if (line[0] === '[' && SECTION.test(line)) {
+        hosts = !line.includes(':') || /:hosts\]/.test(line);
+        continue;
+      }
+      if (!hosts) continue;
+      seen.add(line.split(/\s/, 1)[0]!);
+      if (seen.size > max) throw this.error(`more than ${max} hosts: provision reads at most ${max} hosts from one inventory (split it, or use a smaller one)`, i + 1);
     }
   }
 
