@@ -31,7 +31,7 @@ tr.bad td { background: #fdecec; } table.checks td.detail { color: #333; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; margin: 12px 0; }
 .problems { color: var(--bad); }
 .sw { display: inline-block; width: 12px; height: 10px; vertical-align: middle; margin-left: 8px; }
-.sw.ok { background: var(--ok); } .sw.reset { background: var(--warn); } .sw.failed { background: var(--bad); }
+.sw.ok { background: var(--ok); } .sw.reset { background: var(--warn); } .sw.syn { background: #7a3db8; } .sw.failed { background: var(--bad); }
 @media print {
   @page { margin: 12mm; }
   body { font-size: 11px; } main { max-width: none; padding: 0; }

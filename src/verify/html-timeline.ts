@@ -9,9 +9,10 @@ import { sampleKind, type ProbeTrace, type SampleKind } from './timeline.js';
 import { esc, fmtMs, KIND_COLOUR, svgText } from './html-util.js';
 
 const W = 1000;
-const L = 70;
+const L = 90;
 const R = 20;
-const LANES: SampleKind[] = ['ok', 'reset', 'failed'];
+const LANES: SampleKind[] = ['ok', 'reset', 'syn', 'failed'];
+const LANE_NAME: Record<SampleKind, string> = { ok: 'ok', reset: 'reset', syn: 'dropped SYN', failed: 'failed' };
 
 export type Phase = 'failover' | 'preempt';
 
@@ -74,7 +75,7 @@ export function timelineSvg(lb: FailoverLbResult, r: FailoverVipResult, phase: P
   const laneY = (k: SampleKind) => top + 10 + LANES.indexOf(k) * 18;
   const axisY = top + 10 + LANES.length * 18 + 6;
   const parts: string[] = [];
-  LANES.forEach((k) => parts.push(svgText(L - 8, laneY(k) + 9, k, 'class="lane" text-anchor="end"')));
+  LANES.forEach((k) => parts.push(svgText(L - 8, laneY(k) + 9, LANE_NAME[k], 'class="lane" text-anchor="end"')));
   if (worst && worst.failures > 0) {
     const a = x(base + (worst.lastOk ?? trace.samples[0].s));
     const b = x(base + (worst.nextOk ?? range[1] - base));

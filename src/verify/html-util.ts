@@ -17,7 +17,7 @@ const NET_COLOURS = ['#1f6fb2', '#2e8b57', '#8a4fbf', '#b5651d'];
 export const netColour = (i: number) => NET_COLOURS[((i % NET_COLOURS.length) + NET_COLOURS.length) % NET_COLOURS.length];
 
 /** Request outcomes. */
-export const KIND_COLOUR = { ok: '#2e9d4f', reset: '#e08a00', failed: '#d12f2f' } as const;
+export const KIND_COLOUR = { ok: '#2e9d4f', reset: '#e08a00', syn: '#7a3db8', failed: '#d12f2f' } as const;
 
 /** An SVG <text> element. */
 export function svgText(x: number, y: number, text: string, attrs = ''): string {

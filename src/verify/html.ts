@@ -17,6 +17,8 @@ const FAULT: Record<FailoverMode, string> = { nginx: 'nginx killed', keepalived:
 const EXPECT_KEY: Record<FailoverMode, keyof Pick<ExpectedFailover, 'nginx' | 'keepalivedStop' | 'powerOff'>> = { nginx: 'nginx', keepalived: 'keepalivedStop', poweroff: 'powerOff' };
 
 const gapText = (g?: GapResult) => (!g ? '–' : !g.recovered ? `> ${g.gapMs} ms (no recovery)` : `${g.gapMs} ms`);
+/** Dropped SYNs of a loop (older reports did not count them: '–'). */
+const dropped = (g?: GapResult) => (g?.failureKinds ? String(g.failureKinds.syn ?? 0) : '–');
 const gapCell = (g: GapResult | undefined, cls: string) => `<td class="num ${cls}"${g ? ` data-gap-ms="${g.gapMs}"` : ''}>${esc(gapText(g))}</td>`;
 
 function table(head: string[], rows: string[], cls: string): string {
@@ -47,10 +49,10 @@ function failoverTable(r: VerifyJsonReport): string {
   const rows = (r.failover?.lbs ?? []).flatMap((l) =>
     l.results.map(
       (x) =>
-        `<tr class="${l.ok ? 'ok' : 'bad'}" data-vip="${esc(x.vip)}" data-lb="${esc(l.lb)}" data-probe="${esc(x.probe)}"><td>${esc(l.lb)}</td><td>${esc(FAULT[l.mode])}</td><td>${esc(x.vip)}</td><td>${esc(x.probe)}</td><td>${esc((l.takeoverBy[x.vip] ?? []).join('+') || '–')}</td>${gapCell(x.failover, 'gap-failover')}${gapCell(x.preempt, 'gap-preempt')}<td class="num">${esc(expectedFor(r, x.vip, l.mode))}</td><td>${l.ok ? 'ok' : 'FAIL'}</td></tr>`,
+        `<tr class="${l.ok ? 'ok' : 'bad'}" data-vip="${esc(x.vip)}" data-lb="${esc(l.lb)}" data-probe="${esc(x.probe)}"><td>${esc(l.lb)}</td><td>${esc(FAULT[l.mode])}</td><td>${esc(x.vip)}</td><td>${esc(x.probe)}</td><td>${esc((l.takeoverBy[x.vip] ?? []).join('+') || '–')}</td>${gapCell(x.failover, 'gap-failover')}<td class="num">${dropped(x.failover)}</td>${gapCell(x.preempt, 'gap-preempt')}<td class="num">${esc(expectedFor(r, x.vip, l.mode))}</td><td>${l.ok ? 'ok' : 'FAIL'}</td></tr>`,
     ),
   );
-  return table(['failed LB', 'fault', 'VIP', 'probe', 'taken over by', 'failover gap', 'preempt gap', 'expected (VRRP timers)', 'result'], rows, 'failover');
+  return table(['failed LB', 'fault', 'VIP', 'probe', 'taken over by', 'failover gap', 'dropped SYNs', 'preempt gap', 'expected (VRRP timers)', 'result'], rows, 'failover');
 }
 
 /** One sentence per phase: the gap, the counts, and when each view saw the VIP move. */
@@ -63,7 +65,7 @@ function phaseCaption(l: FailoverLbResult, x: FailoverLbResult['results'][number
   const zero = phaseZero(l, phase);
   const base = tr.origin ?? tr.launchedAt;
   const rel = (at: number) => (zero === undefined ? '' : `${fmtMs(at - zero)} after the ${phase === 'failover' ? 'fault' : 'repair began'}`);
-  const bits = [`${g.requests} requests: ${count('ok')} ok, ${count('failed')} failed, ${count('reset')} reset`, `gap ${gapText(g)}`];
+  const bits = [`${g.requests} requests: ${count('ok')} ok, ${count('reset')} reset, ${count('syn')} dropped SYNs, ${count('failed')} failed otherwise`, `gap ${gapText(g)}`];
   const range: [number, number] = [base, base + Math.max(...tr.samples.map((s) => s.t))];
   const views = phaseMarkers(l, x.vip, phase, range).filter((m) => m.cls.startsWith('lbv') || m.cls.includes('taken-over') || m.cls.includes('ev-back'));
   for (const m of views) bits.push(`${m.label.replace(' (its log)', ' (its log)')} ${rel(m.at)}`);
@@ -85,7 +87,7 @@ function failoverSection(r: VerifyJsonReport): string {
   );
   const problems = f.lbs.flatMap((l) => l.problems.map((p) => `<li>${esc(`${l.lb}: ${p}`)}</li>`));
   return `<h2>Failover (${esc(FAULT[f.mode])} on each load balancer in turn)</h2>${failoverTable(r)}${problems.length ? `<ul class="problems">${problems.join('')}</ul>` : ''}
-<p class="legend"><span class="sw ok"></span> ok <span class="sw reset"></span> reset (in flight when the VIP moved) <span class="sw failed"></span> failed (timeout, refused) — each mark spans a request from sending to its end. Vertical lines: the fault or repair (controller), state changes from each LB's keepalived log, the controller seeing the VIP on its new holder. Times on each machine's clock (one clock in the lab).</p>${cards.join('')}`;
+<p class="legend"><span class="sw ok"></span> ok <span class="sw reset"></span> reset (in flight when the VIP moved) <span class="sw syn"></span> dropped SYN (sent while no node held the VIP) <span class="sw failed"></span> failed (refused, no response in time) — each mark spans a request from sending to its end. Vertical lines: the fault or repair (controller), state changes from each LB's keepalived log, the controller seeing the VIP on its new holder. Times on each machine's clock (one clock in the lab).</p>${cards.join('')}`;
 }
 
 function checksTable(r: VerifyJsonReport): string {

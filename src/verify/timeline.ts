@@ -35,11 +35,17 @@ export interface ProbeTrace {
   samples: ProbeSample[];
 }
 
-export type SampleKind = 'ok' | 'reset' | 'failed';
+export type SampleKind = 'ok' | 'reset' | 'syn' | 'failed';
 
-/** ok; reset (the connection was reset: a request in flight when the VIP moved); failed (timeout, refused, HTTP error). */
-export function sampleKind(s: Pick<ProbeSample, 'ok' | 'err'>): SampleKind {
+/**
+ * ok; reset (a request in flight when the VIP moved); syn (its SYN got no answer within the
+ * timeout: sent while no node held the VIP); failed (refused, no response in time, HTTP error).
+ * Reports from before the probe named its failures are read from the error text.
+ */
+export function sampleKind(s: Pick<ProbeSample, 'ok' | 'err' | 'kind'>): SampleKind {
   if (s.ok) return 'ok';
+  if (s.kind === 'reset' || s.kind === 'syn') return s.kind;
+  if (s.kind) return 'failed';
   return /reset|RemoteDisconnected|BrokenPipe/i.test(s.err ?? '') ? 'reset' : 'failed';
 }
 

@@ -47,6 +47,7 @@ const COLLECT = `(() => {
 /** Render `report` to `outDir`/report.html, open it in chromium and assert on its DOM. */
 export async function assertReportInBrowser(report: VerifyJsonReport, outDir: string): Promise<{ html: string; screenshot: string; facts: DomFacts }> {
   mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'report.json'), JSON.stringify(report));
   const html = join(outDir, 'report.html');
   writeFileSync(html, renderHtmlReport(report));
   const url = pathToFileURL(html).href;

@@ -45,6 +45,10 @@ test('the probe loop says when its clock started; requests are ok, reset or fail
   assert.equal(sampleKind({ ok: false, err: 'ConnectionResetError: [Errno 104] Connection reset by peer' }), 'reset');
   assert.equal(sampleKind({ ok: false, err: 'timeout: timed out' }), 'failed');
   assert.equal(sampleKind({ ok: false, err: 'ConnectionRefusedError: [Errno 111] Connection refused' }), 'failed');
+  // The probe names its failures: a dropped SYN and a reset have lanes of their own.
+  assert.equal(sampleKind({ ok: false, kind: 'syn', err: 'timeout' }), 'syn');
+  assert.equal(sampleKind({ ok: false, kind: 'reset' }), 'reset');
+  assert.equal(sampleKind({ ok: false, kind: 'slow', err: 'reset-ish text' }), 'failed');
 });
 
 test('the lab fixture holds what the timeline needs: probe clocks, LB state changes, controller steps', () => {
