@@ -23,6 +23,7 @@ svg .gapband { fill: rgba(209, 47, 47, 0.12); stroke: rgba(209, 47, 47, 0.5); st
 svg .gaplabel { font-weight: 700; fill: var(--bad); font-size: 13px; } svg .gaplabel.ok { fill: #1c6b34; }
 svg line.ev { stroke: #222; stroke-width: 1.5; } svg line.lbv { stroke-width: 1.2; stroke-dasharray: 4 2; }
 svg .lbv-master { stroke: var(--ok); } svg .lbv-fault { stroke: var(--bad); } svg .lbv-backup { stroke: var(--warn); }
+svg line.pv { stroke: #1f6fb2; stroke-width: 1.2; stroke-dasharray: 1 2; } svg text.pv { fill: #1f6fb2; }
 svg text.mlabel { font-size: 11px; } svg text.lbv-master { fill: #1c6b34; } svg text.lbv-fault { fill: var(--bad); } svg text.lbv-backup { fill: #9a5c00; }
 table { width: 100%; border-collapse: collapse; margin: 6px 0 10px; font-size: 13px; }
 th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }

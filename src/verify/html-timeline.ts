@@ -55,8 +55,10 @@ export function timelineSvg(lb: FailoverLbResult, r: FailoverVipResult, phase: P
   const base = trace.origin ?? trace.launchedAt;
   const xs = trace.samples.map((s) => ({ send: base + s.s, done: base + s.t, kind: sampleKind(s) }));
   const range: [number, number] = [Math.min(...xs.map((x) => x.send)), Math.max(...xs.map((x) => x.done))];
-  const markers = phaseMarkers(lb, r.vip, phase, range);
   const worst = gap.outages.reduce<GapResult['outages'][number] | undefined>((m, o) => (!m || o.ms > m.ms ? o : m), undefined);
+  // The probe's view: its first answer after the outage (from the new holder, or L again).
+  const answer = worst?.nextOk !== undefined ? [{ at: base + worst.nextOk, label: `${r.probe}: first answer`, cls: 'pv' }] : [];
+  const markers = [...phaseMarkers(lb, r.vip, phase, range), ...answer].sort((a, b) => a.at - b.at);
   const keys = [...markers.map((m) => m.at), ...(worst ? [worst.lastOk ?? trace.samples[0].s, worst.nextOk ?? worst.firstFailure].map((t) => base + t) : [])];
   const zero = phaseZero(lb, phase) ?? keys[0] ?? range[0];
   const lo0 = Math.min(zero, ...keys);
