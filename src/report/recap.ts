@@ -1,6 +1,6 @@
 // The recap at the end of a run, and the JSON report (same numbers, plus every task).
 import { writeFile, rename } from 'node:fs/promises';
-import type { RunReport } from '../runner/run.js';
+import type { RunReport } from '../runner/recorder.js';
 import { redactDeep } from './redact.js';
 
 function pad(s: string, n: number): string {

@@ -8,7 +8,12 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { readInputText } from '../input-file.js';
 import { FROM_BUILD, PACKAGE_ROOT } from '../package-root.js';
+import { sectionRole } from '../tasks/section.js';
+import type { RoleRef } from './playbook.js';
+import type { RoleDefinition } from './role.js';
 import type { RoleHooksData } from './role-hooks.js';
 
 let hooked = false;
@@ -43,4 +48,29 @@ export async function importRole(dir: string): Promise<Record<string, unknown>> 
   if (built) return import(pathToFileURL(built).href);
   registerHooks();
   return import(pathToFileURL(path.join(dir, 'index.ts')).href);
+}
+
+export interface LoadedRole {
+  def: RoleDefinition;
+  /** The role's defaults.yaml (the lowest-precedence variables). */
+  defaults: Record<string, unknown>;
+}
+
+const roles = new Map<string, Promise<LoadedRole>>();
+
+/** A role's definition and defaults, loaded once per process (a play's YAML tasks are a role too). */
+export function loadRole(ref: RoleRef): Promise<LoadedRole> {
+  if (ref.yaml) return Promise.resolve({ def: sectionRole(ref.yaml), defaults: {} });
+  let p = roles.get(ref.dir);
+  if (!p) {
+    p = (async () => {
+      const def = (await importRole(ref.dir)).default as RoleDefinition;
+      if (!def || typeof def.tasks !== 'function') throw new Error(`role ${ref.name}: index.ts must export default defineRole({...})`);
+      const file = path.join(ref.dir, 'defaults.yaml');
+      const defaults = existsSync(file) ? ((parseYaml(await readInputText(file, { what: 'role defaults file' })) as Record<string, unknown>) ?? {}) : {};
+      return { def, defaults };
+    })();
+    roles.set(ref.dir, p);
+  }
+  return p;
 }
