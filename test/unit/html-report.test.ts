@@ -25,6 +25,15 @@ test('the page is self-contained: no script, no external resource, nothing to fe
   assert.equal((html.match(/<svg class="timeline"/g) ?? []).length, report().failover!.lbs.flatMap((l) => l.results).length * 2, 'a failover and a preemption timeline per VIP');
 });
 
+test('without --failover: topology, plan and checks, no failover section', () => {
+  const r = report();
+  delete r.failover;
+  const html = renderHtmlReport(r);
+  assert.doesNotMatch(html, /<svg class="timeline"|<h2>Failover/);
+  for (const v of r.topology.plan.networks.flatMap((n) => n.vips)) assert.ok(html.includes(`data-vip-at="${v.address}"`), v.address);
+  assert.equal((html.match(/<tr class="(ok|bad)"><td>/g) ?? []).length, r.verify.checks.length);
+});
+
 test('text from the report is escaped', () => {
   const r = report();
   r.verify.checks[0].detail = '<b onmouseover="x()">&</b>';
