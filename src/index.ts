@@ -9,7 +9,9 @@ export { OpError } from './ops/types.js';
 export { CATALOGUE } from './ops/catalogue.js';
 export type { OpName, OptionsOf } from './ops/catalogue.js';
 export type { OpContext, Plan, TaskResult, TaskStatus } from './ops/types.js';
-export { run } from './ops/remote.js';
+export { run, fact } from './ops/remote.js';
+/** Facts with arguments (`facts.file(path)`, `facts.service(name)`, ...): ask them with `fact(ctx, facts.x, ...args)`. */
+export * as facts from './facts/catalog.js';
 export { renderTemplateFile } from './ops/source.js';
 export { planNftables, planFirewalld } from './ops/firewall.js';
 export type { FirewallPolicy } from './ops/firewall.js';

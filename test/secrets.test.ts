@@ -18,6 +18,7 @@ import { runPlaybook } from '../src/runner/run.js';
 import { plainProgress } from '../src/runner/progress.js';
 import { recapTable, writeJsonReport } from '../src/report/recap.js';
 import { REDACTED } from '../src/report/redact.js';
+import { fileAnswer } from '../src/facts/file.js';
 import { RecordingTransport } from '../src/transport/recording.js';
 import type { Facts } from '../src/facts/types.js';
 import { startSshd, sshdUnavailable, TEST_USER, type Sshd } from './helpers/sshd.js';
@@ -113,7 +114,7 @@ test('the real keepalived role: keepalived.conf 0640 root:root; progress, --diff
     if (!t) {
       // The live config holds an older password: a rotation, so the diff has a removed line with it.
       t = new RecordingTransport(h)
-        .on((c) => c.includes('@@stat@@') && c.includes(' /etc/keepalived/keepalived.conf;'), { stdout: `@@stat@@\t640\troot\troot\tregular file\t${'0'.repeat(64)}\n` })
+        .on((c) => c.includes('stat --printf') && c.includes(' /etc/keepalived/keepalived.conf;'), { stdout: fileAnswer({ exists: true, mode: 0o640, owner: 'root', group: 'root', sha256: '0'.repeat(64) }) })
         .on('cat -- /etc/keepalived/keepalived.conf', { stdout: OLD_CONF });
       transports.set(h, t);
     }

@@ -2,7 +2,7 @@
 // (track_process on VMs and bare metal; in containers nginx's systemd unit writes a state
 // file that keepalived watches with track_file), a notify script that only logs, and
 // `keepalived -t` on the target before a config replaces the live one.
-import { defineRole, sh, run, planHandoverRestart, drainKeepalivedConf, renderTemplateFile } from 'provision';
+import { defineRole, sh, run, fact, facts as factsWithArgs, planHandoverRestart, drainKeepalivedConf, renderTemplateFile } from 'provision';
 import { haModel, keepalivedConfData, notifyScriptData, nginxTrackDropIn, chooseTrackMethod, PATHS, templatePath } from 'provision/ha';
 
 const CONF_TEMPLATE = templatePath('keepalived', 'keepalived.conf.ejs');
@@ -33,8 +33,8 @@ export default defineRole({
       }));
       // The drop-in speaks at nginx's next start; until then the state file must say what is true now.
       await r.task('nginx state file tells the truth now', async (c) => {
-        const now = await c.read(sh`systemctl is-active --quiet nginx && echo 0 || echo 1; cat ${PATHS.trackFile} 2>/dev/null || echo missing`);
-        const [want, have] = now.stdout.trim().split('\n');
+        const want = (await fact(c, factsWithArgs.service, 'nginx')).active === 'active' ? '0' : '1';
+        const have = (await fact(c, factsWithArgs.fileContent, PATHS.trackFile))?.trim() ?? 'missing';
         return {
           changed: want !== have,
           message: `${have} -> ${want}`,

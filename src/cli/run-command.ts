@@ -10,7 +10,8 @@ import { parseExtraVars, parseForks, resolvePlaybook, splitList, type CliValues,
 import { InputError } from '../errors.js';
 import { checkTopology, hasErrors } from '../topology/index.js';
 import { formatFinding } from './check-command.js';
-import { ReadAhead, ReadAheadStore, type ReadEntry } from '../runner/read-ahead.js';
+import { ReadAhead, ReadAheadStore } from '../runner/read-ahead.js';
+import type { FactCall } from '../facts/fact.js';
 import { checkRunPlan } from './plan-after-check.js';
 
 /** The services the shipped roles look at: asked for in the one fact-gathering round trip. */
@@ -41,7 +42,7 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
   const tags = splitList(values.tags);
   const skipTags = splitList(values['skip-tags']);
   const store = values['no-read-ahead'] || process.env.PROVISION_READ_AHEAD === '0' ? undefined : new ReadAheadStore({ inventory: session.inventory.file, playbook: playbook.file, tags, skipTags });
-  const recorded = store ? await store.load((m) => io.err(`WARNING: ${m}`)) : new Map<string, ReadEntry[]>();
+  const recorded = store ? await store.load((m) => io.err(`WARNING: ${m}`)) : new Map<string, FactCall[]>();
   const readAhead = store ? new ReadAhead(recorded) : undefined;
   const progress = io.isTTY ? lateProgress(listrProgress(io.out, { diff: values.diff })) : plainProgress(io.out, { verbose: values.verbose, diff: values.diff });
   const ac = new AbortController();

@@ -7,7 +7,8 @@ import { sh, raw, type Shell } from '../transport/quote.js';
 import type { ExecResult } from '../transport/types.js';
 import type { OpContext, Plan } from './types.js';
 import { OpError } from './types.js';
-import { run } from './remote.js';
+import { run, fact } from './remote.js';
+import { file, fileContent, type RemoteStat } from '../facts/file.js';
 import { unifiedDiff } from './diff.js';
 
 export interface FileSpec {
@@ -22,121 +23,14 @@ export interface FileSpec {
   validate?: (candidatePath: string) => Shell;
 }
 
-interface RemoteStat {
-  exists: boolean;
-  mode?: number;
-  owner?: string;
-  group?: string;
-  type?: string;
-  sha256?: string;
-  /** Temp files of an earlier upload to this path that never got renamed (a killed run). */
-  stale: string[];
+/** One round trip (or a read-ahead answer): type, mode, owner, group, sha256 and stale temp files of a path. */
+export function remoteStat(ctx: OpContext, p: string): Promise<RemoteStat> {
+  return fact(ctx, file, p);
 }
 
-const STAT_MARK = '@@stat@@';
-const STALE_MARK = '@@stale@@';
-
-export function parseStat(stdout: string): RemoteStat {
-  const line = stdout.split('\n').find((l) => l.startsWith(STAT_MARK));
-  if (!line) return { exists: false, stale: [] };
-  const [, mode, owner, group, type, shaField] = line.split('\t');
-  // sha256sum prints "<hash>  -": the hash is the first word (no `cut`: one process less per check).
-  const sha = (shaField ?? '').trim().split(/\s+/)[0];
-  const stale = stdout.split('\n').filter((l) => l.startsWith(STALE_MARK)).map((l) => l.slice(STALE_MARK.length + 1));
-  if (mode === 'absent') return { exists: false, stale };
-  return { exists: true, mode: parseInt(mode, 8), owner, group, type, sha256: sha || undefined, stale };
-}
-
-/** Lists (marked) the temp files an interrupted upload to `p` left beside it; shell builtins only. */
-function staleTemps(p: string): Shell {
-  return sh`for f in ${path.posix.dirname(p)}/.${path.posix.basename(p)}.provision-tmp-*; do [ -e "$f" ] && printf '%s\t%s\n' ${STALE_MARK} "$f"; done`;
-}
-
-/** The read remoteStat asks: stale temp files, then type, mode, owner, group and sha256 of a path. */
-export function statCommand(p: string): Shell {
-  const cmd = sh`${staleTemps(p)}; if [ -e ${p} ]; then printf '%s\t' ${STAT_MARK}; stat --printf '%a\t%U\t%G\t%F\t' -- ${p}; if [ -f ${p} ]; then sha256sum < ${p}; else echo; fi; else printf '%s\tabsent\n' ${STAT_MARK}; fi`;
-  statPaths.set(cmd.text, p);
-  return cmd;
-}
-const statPaths = new Map<string, string>();
-
-/** The path a statCommand() text asks about (read-ahead batches such reads together). */
-export function statPathOf(text: string): string | undefined {
-  return statPaths.get(text);
-}
-
-/**
- * The stat reads of many paths as one command: one `stat` and one `sha256sum` for all of them
- * instead of one each per path (process starts are most of what a check costs). `parse` gives,
- * per path, the answer its own statCommand() would have given, keyed by that command's text;
- * a path whose answer is not certain (it changed under the command, or could not be read) has
- * none, and its task asks it on its own.
- */
-export function statMany(paths: readonly string[]): { script: Shell; parse(stdout: string): Map<string, ExecResult> } {
-  const b = randomBytes(8).toString('hex');
-  // Per path: a header saying what `[ -f ]` and `[ -e ]` say of it (as statCommand asks them),
-  // then its stale temp files (shell builtins only).
-  const heads = paths.map((p, i) => sh`if [ -f ${p} ]; then h=f; elif [ -e ${p} ]; then h=e; else h=a; fi; printf '%s:%s:%s\n' ${b} ${i} "$h"; ${staleTemps(p)}`.text);
-  const all = [...paths];
-  const script = raw(
-    [
-      ...heads,
-      sh`printf '%s:stat\n' ${b}; set --; for p in ${all}; do [ -e "$p" ] && set -- "$@" "$p"; done; [ $# -eq 0 ] || stat --printf '%n\\0%a\t%U\t%G\t%F\\0' -- "$@"`.text,
-      sh`printf '\n%s:sha\n' ${b}; set --; for p in ${all}; do [ -f "$p" ] && set -- "$@" "$p"; done; [ $# -eq 0 ] || sha256sum -z -- "$@"`.text,
-      sh`printf '\n%s:end\n' ${b}`.text,
-    ].join('\n'),
-  );
-  return {
-    script,
-    parse(stdout) {
-      const out = new Map<string, ExecResult>();
-      const mark = (m: string) => `${b}:${m}\n`;
-      const iStat = stdout.indexOf(mark('stat'));
-      const iSha = stdout.indexOf('\n' + mark('sha'));
-      const iEnd = stdout.indexOf('\n' + mark('end'));
-      if (iStat < 0 || iSha < iStat || iEnd < iSha) return out; // cut short: no answers
-      const head = new Map<number, { kind: string; stale: string }>();
-      for (const part of stdout.slice(0, iStat).split(`${b}:`).slice(1)) {
-        const m = /^(\d+):([efa])\n/.exec(part);
-        if (m) head.set(Number(m[1]), { kind: m[2], stale: part.slice(m[0].length) });
-      }
-      const stats = new Map<string, string>();
-      const fields = stdout.slice(iStat + mark('stat').length, iSha).split('\0');
-      for (let i = 0; i + 1 < fields.length; i += 2) stats.set(fields[i], fields[i + 1]);
-      const shas = new Map<string, string>();
-      for (const rec of stdout.slice(iSha + 1 + mark('sha').length, iEnd).split('\0')) {
-        const m = /^([0-9a-f]{64}) {2}([\s\S]*)$/.exec(rec);
-        if (m) shas.set(m[2], m[1]);
-      }
-      paths.forEach((p, i) => {
-        const h = head.get(i);
-        if (!h) return;
-        const meta = stats.get(p);
-        let line: string;
-        if (h.kind === 'a') line = `${STAT_MARK}\tabsent\n`;
-        else if (meta === undefined) return; // it exists, stat could not say: asked on its own
-        else if (h.kind === 'f') {
-          const sha = shas.get(p);
-          if (!sha) return; // unreadable: asked on its own, which reports why
-          line = `${STAT_MARK}\t${meta}\t${sha}  -\n`;
-        } else line = `${STAT_MARK}\t${meta}\t\n`;
-        out.set(statCommand(p).text, { stdout: h.stale + line, stderr: '', code: 0 });
-      });
-      return out;
-    },
-  };
-}
-
-/** One round trip: type, mode, owner, group and sha256 (regular files) of a path. */
-export async function remoteStat(ctx: OpContext, p: string): Promise<RemoteStat> {
-  const r = await ctx.read(statCommand(p));
-  if (r.code !== 0) throw new OpError(`cannot read ${p}: ${r.stderr.trim()}`);
-  return parseStat(r.stdout);
-}
-
-export async function remoteRead(ctx: OpContext, p: string): Promise<string | null> {
-  const r = await ctx.read(sh`cat -- ${p}`);
-  return r.code === 0 ? r.stdout : null;
+/** A file's content, null when it cannot be read. */
+export function remoteRead(ctx: OpContext, p: string): Promise<string | null> {
+  return fact(ctx, fileContent, p);
 }
 
 export function parseMode(mode: string | undefined): number | undefined {

@@ -8,7 +8,9 @@ import { createHash } from 'node:crypto';
 import { sh, raw } from '../transport/quote.js';
 import type { OpContext, Plan } from './types.js';
 import { OpError } from './types.js';
-import { run } from './remote.js';
+import { run, fact } from './remote.js';
+import { nftTable } from '../facts/system.js';
+import { firewalldBus, firewalldZones, firewalldState, ZONE_NAME } from '../facts/firewalld.js';
 import { planFile, remoteRead } from './files.js';
 import { unifiedDiff } from './diff.js';
 
@@ -89,8 +91,8 @@ export async function planNftables(ctx: OpContext, p: FirewallPolicy, opts: { ro
   const include = `include "${NFT_FILE}"`;
   const needInclude = !conf.split('\n').includes(include);
   // Is the live table the one this file defines? The table carries the rules' hash as its comment.
-  const live = await ctx.read(sh`nft list table inet ${NFT_TABLE}`);
-  const liveDiffers = live.code !== 0 || !live.stdout.includes(rulesHash(p));
+  const live = await fact(ctx, nftTable, NFT_TABLE);
+  const liveDiffers = live === undefined || !live.includes(rulesHash(p));
   if (!file.changed && !needInclude && !liveDiffers) return { changed: false };
   const guard = opts.rollbackSeconds ?? 60;
   return {
@@ -163,9 +165,6 @@ export interface FirewalldState {
   zones: Map<string, { runtime: FirewalldZoneState; permanent: FirewalldZoneState }>;
 }
 
-const FWD = 'org.fedoraproject.FirewallD1';
-const FWD_PATH = '/org/fedoraproject/FirewallD1';
-const ZONE_NAME = /^[A-Za-z0-9_+\-\/]{1,64}$/;
 
 type BusValue = { type?: string; data?: unknown };
 
@@ -238,20 +237,7 @@ function zoneFromSettings(settings: unknown): FirewalldZoneState {
  * expected): the caller then asks firewall-cmd.
  */
 export async function readFirewalldBus(ctx: OpContext, ifaces: string[]): Promise<FirewalldState | undefined> {
-  const call = `busctl --json=short call ${FWD}`;
-  const send = `dbus-send --system --print-reply --dest=${FWD}`;
-  // firewalld answers on the bus only while it runs: a failed getDefaultZone is "not running",
-  // unless the client itself is missing or too old (then firewall-cmd is asked). dbus-send's
-  // replies are several lines each: a line `@@<what>` comes before each.
-  const first = await ctx.read(
-    sh`if command -v dbus-send >/dev/null 2>&1; then
-d=$(${raw(send)} ${FWD_PATH} ${FWD}.getDefaultZone 2>&1) || { printf 'down\t%s\n' "$d"; exit 0; }
-printf '@@default\n%s\n@@active\n' "$d"; ${raw(send)} ${FWD_PATH} ${FWD}.zone.getActiveZones || exit 3; exit 0; fi
-command -v busctl >/dev/null 2>&1 || exit 3
-d=$(${raw(call)} ${FWD_PATH} ${FWD} getDefaultZone 2>&1) || { printf 'down\t%s\n' "$d"; exit 0; }
-printf 'default\t%s\n' "$d"
-printf 'active\t'; ${raw(call)} ${FWD_PATH} ${FWD + '.zone'} getActiveZones || exit 3`,
-  );
+  const first = await fact(ctx, firewalldBus);
   if (first.code !== 0) return undefined;
   const lines = first.stdout.split('\n').filter(Boolean).map((l) => l.split('\t'));
   const down = lines.find((l) => l[0] === 'down');
@@ -284,17 +270,7 @@ printf 'active\t'; ${raw(call)} ${FWD_PATH} ${FWD + '.zone'} getActiveZones || e
     const zones = [...new Set(ifaces.map((i) => bound.get(i) ?? def))];
     if (zones.length === 0 || !zones.every((z) => ZONE_NAME.test(z))) return undefined;
     // The config object of a zone: its path, the text between the reply's first two quotes.
-    const second = await ctx.read(
-      viaSend
-        ? sh`for z in ${zones}; do printf '@@runtime\t%s\n' "$z"; ${raw(send)} ${FWD_PATH} ${FWD}.zone.getZoneSettings2 string:"$z" || exit 3
-p=$(${raw(send)} ${FWD_PATH}/config ${FWD}.config.getZoneByName string:"$z"); p=\${p#*'"'}; p=\${p%%'"'*}
-[ -n "$p" ] || exit 3
-printf '@@permanent\t%s\n' "$z"; ${raw(send)} "$p" ${FWD}.config.zone.getSettings2 || exit 3; done`
-        : sh`for z in ${zones}; do printf 'runtime\t%s\t' "$z"; ${raw(call)} ${FWD_PATH} ${FWD + '.zone'} getZoneSettings2 s "$z" || exit 3
-p=$(busctl call ${FWD} ${FWD_PATH}/config ${FWD + '.config'} getZoneByName s "$z"); p=\${p#*'"'}; p=\${p%%'"'*}
-[ -n "$p" ] || exit 3
-printf 'permanent\t%s\t' "$z"; ${raw(call)} "$p" ${FWD + '.config.zone'} getSettings2 || exit 3; done`,
-    );
+    const second = await fact(ctx, firewalldZones, viaSend ? 'send' : 'busctl', ...zones);
     if (second.code !== 0) return undefined;
     const out: FirewalldState = { running: true, zones: new Map() };
     for (const z of zones) out.zones.set(z, { runtime: { rich: [], ports: [], services: [] }, permanent: { rich: [], ports: [], services: [] } });
@@ -332,8 +308,8 @@ function replies(text: string): Map<string, string> {
 
 /** The same reads through firewall-cmd: one Python start per call, so only where busctl cannot answer. */
 async function readFirewalldCmd(ctx: OpContext, ifaces: string[]): Promise<FirewalldState> {
-  const state = await ctx.read(sh`firewall-cmd --state`);
-  if (state.stdout.trim() !== 'running') return { running: false, message: (state.stderr || state.stdout).trim(), zones: new Map() };
+  const state = await fact(ctx, firewalldState);
+  if (!state.running) return { running: false, message: state.message, zones: new Map() };
   const zonesOut = await run(ctx, sh`for i in ${ifaces}; do z=$(firewall-cmd --get-zone-of-interface="$i" 2>/dev/null) || z=$(firewall-cmd --get-default-zone); echo "$i $z"; done`, 'zones');
   const zones = [...new Set(zonesOut.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ')[1]))];
   const out: FirewalldState = { running: true, zones: new Map() };

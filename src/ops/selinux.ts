@@ -2,7 +2,8 @@
 import { sh } from '../transport/quote.js';
 import type { OpContext, Plan } from './types.js';
 import { OpError } from './types.js';
-import { run } from './remote.js';
+import { run, fact } from './remote.js';
+import { sebool, selinuxLocalFcontexts } from '../facts/system.js';
 
 /** "httpd_can_network_connect --> off" → false */
 export function parseGetsebool(out: string): boolean | undefined {
@@ -11,9 +12,8 @@ export function parseGetsebool(out: string): boolean | undefined {
 }
 
 export async function planSebool(ctx: OpContext, name: string, value: boolean): Promise<Plan> {
-  const r = await ctx.read(sh`getsebool ${name}`);
-  const cur = parseGetsebool(r.stdout);
-  if (cur === undefined) throw new OpError(`getsebool ${name}: ${(r.stderr || r.stdout).trim()}`);
+  const { value: cur, message } = await fact(ctx, sebool, name);
+  if (cur === undefined) throw new OpError(`getsebool ${name}: ${message}`);
   if (cur === value) return { changed: false };
   return {
     changed: true,
@@ -26,9 +26,8 @@ export async function planSebool(ctx: OpContext, name: string, value: boolean): 
 
 /** A file-context rule (semanage fcontext) plus restorecon on the matching path. */
 export async function planFileContext(ctx: OpContext, pattern: string, type: string): Promise<Plan> {
-  const r = await ctx.read(sh`semanage fcontext -l -C`);
-  if (r.code !== 0) throw new OpError(`semanage fcontext -l: ${r.stderr.trim()}`);
-  const present = r.stdout.split('\n').some((l) => l.startsWith(pattern + ' ') && l.includes(`:${type}:`));
+  const rules = await fact(ctx, selinuxLocalFcontexts);
+  const present = rules.some((l) => l.startsWith(pattern + ' ') && l.includes(`:${type}:`));
   if (present) return { changed: false };
   const base = pattern.replace(/\(.*$/, '');
   return {

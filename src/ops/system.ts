@@ -2,7 +2,8 @@
 import { sh, raw, type Shell } from '../transport/quote.js';
 import type { OpContext, Plan } from './types.js';
 import { OpError } from './types.js';
-import { run } from './remote.js';
+import { run, fact } from './remote.js';
+import { service, sysctl, pathExists } from '../facts/catalog.js';
 import { planFile } from './files.js';
 import { detectInit, planInitService, type InitSystem } from './service.js';
 
@@ -62,9 +63,7 @@ export async function serviceState(ctx: OpContext, name: string): Promise<{ acti
   const facts = await ctx.facts();
   const known = facts.services[name];
   if (known) return known;
-  const r = await ctx.read(sh`systemctl show -p ActiveState -p UnitFileState -- ${name}`);
-  const get = (k: string) => r.stdout.match(new RegExp(`^${k}=(.*)$`, 'm'))?.[1] || 'unknown';
-  const st = { active: get('ActiveState'), enabled: get('UnitFileState') };
+  const st = await fact(ctx, service, name);
   ctx.factsChanged((f) => (f.services[name] = { ...st }));
   return st;
 }
@@ -139,14 +138,13 @@ export async function planSysctl(ctx: OpContext, spec: SysctlSpec): Promise<Plan
   const value = String(spec.value);
   const file = `/etc/sysctl.d/${spec.file ?? `60-provision-${spec.name.replace(/[/.]/g, '-')}.conf`}`;
   const persisted = await planFile(ctx, { path: file, content: `${spec.name} = ${value}\n`, mode: '0644', owner: 'root', group: 'root' });
-  const r = await ctx.read(sh`sysctl -n -- ${spec.name}`);
-  if (r.code !== 0) throw new OpError(`sysctl ${spec.name}: ${r.stderr.trim()}`);
-  const runtimeOk = r.stdout.trim().split(/\s+/).join(' ') === value.split(/\s+/).join(' ');
+  const runtime = await fact(ctx, sysctl, spec.name);
+  const runtimeOk = runtime === value.split(/\s+/).join(' ');
   if (!persisted.changed && runtimeOk) return { changed: false };
   return {
     changed: true,
     diff: persisted.diff,
-    message: [runtimeOk ? '' : `runtime ${r.stdout.trim()} -> ${value}`, persisted.changed ? `persisted in ${file}` : ''].filter(Boolean).join(', '),
+    message: [runtimeOk ? '' : `runtime ${runtime} -> ${value}`, persisted.changed ? `persisted in ${file}` : ''].filter(Boolean).join(', '),
     apply: async () => {
       if (persisted.changed) await persisted.apply!();
       if (!runtimeOk) await run(ctx, sh`sysctl -q -w ${`${spec.name}=${value}`}`, `sysctl ${spec.name}`);
@@ -169,8 +167,7 @@ export interface CommandSpec {
 
 export async function planCommand(ctx: OpContext, spec: CommandSpec): Promise<Plan> {
   if (spec.creates) {
-    const r = await ctx.read(sh`test -e ${spec.creates}`);
-    if (r.code === 0) return { changed: false, message: `${spec.creates} exists` };
+    if (await fact(ctx, pathExists, spec.creates)) return { changed: false, message: `${spec.creates} exists` };
   }
   if (spec.unless) {
     const r = await ctx.read(spec.unless);

@@ -3,6 +3,7 @@
 import type { Transport, ExecResult } from '../transport/types.js';
 import type { Shell } from '../transport/quote.js';
 import type { Facts } from '../facts/types.js';
+import type { Fact, FactArgs } from '../facts/fact.js';
 import type { Host } from '../inventory/types.js';
 
 export interface OpContext {
@@ -18,6 +19,12 @@ export interface OpContext {
    * Anything that may change the host goes through `transport`.
    */
   read(cmd: Shell): Promise<ExecResult>;
+  /**
+   * A fact with its arguments (src/facts/fact.ts; ops call it through `fact()` in ./remote.ts):
+   * the runner answers it from the read-ahead while nothing has been written, else reads it.
+   * Absent: the fact's command goes through `read`.
+   */
+  fact?<A extends FactArgs, T>(f: Fact<A, T>, ...args: A): Promise<T>;
   check: boolean;
   diff: boolean;
   /**

@@ -1,5 +1,5 @@
 // The recap at the end of a run, and the JSON report (same numbers, plus every task).
-import { writeFile, rename } from 'node:fs/promises';
+import { writePrivateFile } from '../private-file.js';
 import type { RunReport } from '../runner/recorder.js';
 import { redactDeep } from './redact.js';
 
@@ -28,9 +28,7 @@ export function recapTable(report: RunReport): string {
   return lines.join('\n');
 }
 
-/** Write the JSON report atomically (temp + rename), secrets redacted. */
+/** Write the JSON report atomically (exclusive temp file + rename, 0600), secrets redacted. */
 export async function writeJsonReport(file: string, report: RunReport): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(redactDeep(report), null, 2) + '\n', { mode: 0o600 });
-  await rename(tmp, file);
+  await writePrivateFile(file, JSON.stringify(redactDeep(report), null, 2) + '\n');
 }

@@ -20,7 +20,8 @@ export function withBecome(c: OpContext, become: boolean | undefined): OpContext
     put: (p, content, o) => t.put(p, content, { sudo: become, ...o }),
     close: () => t.close(),
   };
-  return { ...c, transport, read: (cmd) => t.exec(cmd, { sudo: become }) };
+  // Facts too are read with this become (not from the read-ahead, which reads with the host's).
+  return { ...c, transport, read: (cmd) => t.exec(cmd, { sudo: become }), fact: undefined };
 }
 
 export interface Once {

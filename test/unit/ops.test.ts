@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, writeFile, readdir, stat, rm, mkdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalTransport } from '../helpers/local-transport.js';
 import type { OpContext } from '../../src/ops/types.js';
 import type { Facts } from '../../src/facts/types.js';
-import { planFile, planBlock, planLine, planDirectory, withBlock, withLine, statMany, statCommand } from '../../src/ops/files.js';
+import { planFile, planBlock, planLine, planDirectory, withBlock, withLine, } from '../../src/ops/files.js';
+import { file, statMany, factKey } from '../../src/facts/catalog.js';
 import { planCommand } from '../../src/ops/system.js';
 import { sh } from '../../src/transport/quote.js';
 
@@ -142,7 +144,7 @@ test('values with shell metacharacters reach the filesystem unchanged', async ()
   await rm(dir, { recursive: true });
 });
 
-test('statMany answers every path exactly as its own statCommand, with one stat and one sha256sum', async () => {
+test('statMany answers every path exactly as its own file fact, with one stat and one sha256sum', async () => {
   const dir = await tmp();
   const t = new LocalTransport();
   await writeFile(path.join(dir, 'plain'), 'x\n');
@@ -158,10 +160,11 @@ test('statMany answers every path exactly as its own statCommand, with one stat 
   assert.equal(r.code, 0, r.stderr);
   const answers = many.parse(r.stdout);
   for (const p of paths) {
-    const own = await t.exec(statCommand(p));
-    assert.deepEqual(answers.get(statCommand(p).text), { stdout: own.stdout, stderr: own.stderr, code: own.code }, p);
+    const own = file.parse(await t.exec(file.command(p)), p);
+    assert.deepEqual(answers.get(factKey('file', [p])), own, p);
   }
-  assert.match(answers.get(statCommand(paths[0]).text)!.stdout, /provision-tmp-dead/, 'stale temp files are reported too');
+  assert.deepEqual(answers.get(factKey('file', [paths[0]]))!.stale, [path.join(dir, '.plain.provision-tmp-dead')], 'stale temp files are reported too');
+  assert.equal(answers.get(factKey('file', [paths[0]]))!.sha256, createHash('sha256').update('x\n').digest('hex'));
   // Output cut short (the shell killed mid-way): no answers rather than wrong ones.
   assert.equal(many.parse(r.stdout.slice(0, r.stdout.indexOf(':sha'))).size, 0);
 });

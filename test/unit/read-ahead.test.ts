@@ -4,14 +4,16 @@
 // by `sh` on this machine, on a temporary directory), so every answer is a real one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, chmodSync, existsSync, symlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadInventory } from '../../src/inventory/index.js';
 import { loadPlaybook } from '../../src/runner/playbook.js';
 import { runPlaybook } from '../../src/runner/run.js';
-import { ReadAhead, ReadAheadStore, MAX_READS_PER_HOST, type ReadEntry } from '../../src/runner/read-ahead.js';
+import { ReadAhead, ReadAheadStore, MAX_READS_PER_HOST } from '../../src/runner/read-ahead.js';
 import { emptyFacts } from '../../src/facts/index.js';
+import type { FactCall } from '../../src/facts/fact.js';
+import { writeJsonReport } from '../../src/report/recap.js';
 import { LocalTransport } from '../helpers/local-transport.js';
 import type { EventSink } from '../../src/runner/events.js';
 
@@ -22,13 +24,15 @@ before(() => {
   // Each host manages two files in its own directory (vars.root); the second task also reads a value.
   writeFileSync(
     path.join(dir, 'roles', 'files', 'index.ts'),
-    `export default { name: 'files', facts: [], async tasks(r) {
+    `import { fact } from ${JSON.stringify(path.resolve('src/ops/remote.ts'))};
+import { fileContent } from ${JSON.stringify(path.resolve('src/facts/catalog.ts'))};
+export default { name: 'files', facts: [], async tasks(r) {
   const root = r.vars.root;
   await r.file('first', { path: root + '/a.conf', content: 'a\\n', mode: '0644' });
   await r.file('second', { path: root + '/b.conf', content: 'b\\n', mode: '0644' });
   await r.task('read a value', async (c) => {
-    const v = await c.read({ text: 'cat ' + root + '/value 2>/dev/null || echo none' });
-    return { changed: false, message: v.stdout.trim() };
+    const v = await fact(c, fileContent, root + '/value');
+    return { changed: false, message: v === null ? 'none' : v.trim() };
   });
 } };\n`,
   );
@@ -42,7 +46,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** One run of the playbook; `recorded` = the last run's reads (undefined: read-ahead off). */
-async function run(recorded?: Map<string, ReadEntry[]>, emit?: EventSink) {
+async function run(recorded?: Map<string, FactCall[]>, emit?: EventSink) {
   const inv = await loadInventory(path.join(dir, 'inventory.yaml'));
   const playbook = await loadPlaybook(path.join(dir, 'site.yaml'));
   const transports = new Map<string, LocalTransport>();
@@ -74,7 +78,7 @@ test('a no-op run answers every read from one batch per host; the reads recorded
   assert.deepEqual(first.readAhead!.stats, { served: 0, live: 6, batches: 0 });
   assert.equal(first.reads.get('x')!.length, 3, 'two file checks and the value');
   assert.ok(first.reads.get('x')!.every((c) => JSON.stringify(c).includes(path.join(dir, 'x'))), 'each host records its own reads');
-  assert.deepEqual(first.reads.get('x')!.slice(0, 2), [{ stat: path.join(dir, 'x', 'a.conf') }, { stat: path.join(dir, 'x', 'b.conf') }], 'file checks are recorded as stats');
+  assert.deepEqual(first.reads.get('x')!.slice(0, 2), [{ fact: 'file', args: [path.join(dir, 'x', 'a.conf')] }, { fact: 'file', args: [path.join(dir, 'x', 'b.conf')] }], 'file checks are recorded as the file fact and its path');
 
   const second = await run(first.reads);
   assert.equal(second.report.hosts.x.changed + second.report.hosts.y.changed, 0, JSON.stringify(second.report.tasks));
@@ -118,23 +122,24 @@ test('after a write on one host, another host\'s reads go live too, and see what
 
 test('the store: a whole run replaces a host\'s record, a partial one adds to it; capped; kept only if private', async () => {
   const cache = path.join(dir, 'cache');
+  const pe = (p: string): FactCall => ({ fact: 'pathExists', args: [`/${p}`] });
   const store = new ReadAheadStore({ inventory: '/i.yaml', playbook: '/p.yaml' }, cache);
   assert.deepEqual(await store.load(), new Map(), 'no record yet');
-  await store.save(new Map(), [{ host: 'a', reads: ['r1', 'r2'], whole: true }, { host: 'b', reads: ['s1'], whole: true }]);
+  await store.save(new Map(), [{ host: 'a', reads: [pe('r1'), pe('r2')], whole: true }, { host: 'b', reads: [pe('s1')], whole: true }]);
   let m = await store.load();
-  assert.deepEqual(Object.fromEntries(m), { a: ['r1', 'r2'], b: ['s1'] });
-  await store.save(m, [{ host: 'a', reads: ['r3'], whole: false }]);
+  assert.deepEqual(Object.fromEntries(m), { a: [pe('r1'), pe('r2')], b: [pe('s1')] });
+  await store.save(m, [{ host: 'a', reads: [pe('r3')], whole: false }]);
   m = await store.load();
-  assert.deepEqual(m.get('a'), ['r3', 'r1', 'r2'], 'partial: added in front');
-  assert.deepEqual(m.get('b'), ['s1'], 'a host not in the run keeps its record');
-  await store.save(m, [{ host: 'a', reads: ['r4'], whole: true }]);
-  assert.deepEqual((await store.load()).get('a'), ['r4'], 'whole: replaced');
-  const many = Array.from({ length: MAX_READS_PER_HOST + 10 }, (_, i) => `c${i}`);
+  assert.deepEqual(m.get('a'), [pe('r3'), pe('r1'), pe('r2')], 'partial: added in front');
+  assert.deepEqual(m.get('b'), [pe('s1')], 'a host not in the run keeps its record');
+  await store.save(m, [{ host: 'a', reads: [pe('r4')], whole: true }]);
+  assert.deepEqual((await store.load()).get('a'), [pe('r4')], 'whole: replaced');
+  const many = Array.from({ length: MAX_READS_PER_HOST + 10 }, (_, i) => pe(`c${i}`));
   await store.save(new Map(), [{ host: 'a', reads: many, whole: true }]);
   assert.equal((await store.load()).get('a')!.length, MAX_READS_PER_HOST);
-  // Its commands run as root on the hosts: a record others could write is not used.
+  // Its facts run as root on the hosts: a record others could write is not used.
   const other = new ReadAheadStore({ inventory: '/i.yaml', playbook: '/other.yaml' }, cache);
-  await other.save(new Map(), [{ host: 'a', reads: ['id'], whole: true }]);
+  await other.save(new Map(), [{ host: 'a', reads: [pe('id')], whole: true }]);
   chmodSync(other.file, 0o666);
   const warnings: string[] = [];
   assert.deepEqual(await other.load((w) => warnings.push(w)), new Map());
@@ -150,4 +155,61 @@ test('the store: a whole run replaces a host\'s record, a partial one adds to it
   assert.notEqual(tagged(['verify']), tagged(undefined, ['verify']));
   assert.equal(tagged(['a', 'b']), tagged(['b', 'a']));
   assert.equal(tagged([], []), store.file);
+});
+
+test('a record holds facts and arguments, never command text: appended commands are dropped, arguments stay quoted, --check writes nothing', async () => {
+  const cache = path.join(dir, 'cache-forged');
+  const store = new ReadAheadStore({ inventory: path.join(dir, 'inventory.yaml'), playbook: path.join(dir, 'site.yaml') }, cache);
+  const x = path.join(dir, 'x');
+  await store.save(new Map(), [{ host: 'x', reads: [{ fact: 'file', args: [path.join(x, 'a.conf')] }], whole: true }]);
+  const pwned = path.join(dir, 'pwned');
+  // The same user edits the record as issue 19 finding 8 did: command text, an unknown fact, a
+  // fact with a shell payload as its argument, and a fact with the wrong number of arguments.
+  const rec = JSON.parse(readFileSync(store.file, 'utf8'));
+  rec.hosts.x.push(`touch ${pwned}`, { fact: 'command', args: [`touch ${pwned}`] }, { fact: 'pathExists', args: [`$(touch ${pwned})`] }, { fact: 'file', args: ['/a', `; touch ${pwned}`] });
+  writeFileSync(store.file, JSON.stringify(rec));
+  const loaded = await store.load();
+  assert.deepEqual(loaded.get('x'), [{ fact: 'file', args: [path.join(x, 'a.conf')] }, { fact: 'pathExists', args: [`$(touch ${pwned})`] }]);
+  const inv = await loadInventory(path.join(dir, 'inventory.yaml'));
+  const playbook = await loadPlaybook(path.join(dir, 'site.yaml'));
+  const t = new LocalTransport('x');
+  rmSync(path.join(x, 'a.conf'), { force: true });
+  const report = await runPlaybook({
+    inventory: inv,
+    playbook,
+    selectHosts: () => [inv.hosts.get('x')!],
+    connect: async () => t,
+    gatherFacts: async () => emptyFacts(),
+    readAhead: new ReadAhead(loaded),
+    prefetch: true,
+    check: true,
+  });
+  assert.equal(report.hosts.x.status, 'ok', JSON.stringify(report.tasks));
+  assert.ok(!existsSync(pwned), 'no recorded text ran');
+  assert.ok(!existsSync(path.join(x, 'a.conf')), '--check wrote nothing');
+  assert.ok(t.commands.every((c) => !c.includes(`touch ${pwned}`) || c.includes(`'$(touch ${pwned})'`)), t.commands.join('\n'));
+});
+
+test('saving never follows a planted symlink, and refuses a cache directory others can write (also the --json report)', async () => {
+  const victim = path.join(dir, 'victim');
+  writeFileSync(victim, 'precious\n');
+  const cache = path.join(dir, 'cache-planted');
+  const store = new ReadAheadStore({ inventory: '/i.yaml', playbook: '/planted.yaml' }, cache);
+  mkdirSync(path.dirname(store.file), { recursive: true, mode: 0o700 });
+  // The names the old code used for its temp file (pid-based): symlinks to the victim.
+  symlinkSync(victim, `${store.file}.${process.pid}.tmp`);
+  await store.save(new Map(), [{ host: 'a', reads: [{ fact: 'pathExists', args: ['/x'] }], whole: true }]);
+  assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
+  assert.equal((await store.load()).get('a')!.length, 1);
+  // A cache directory others may write is refused for saving, not only for loading.
+  chmodSync(path.dirname(store.file), 0o777);
+  await assert.rejects(store.save(new Map(), [{ host: 'a', reads: [], whole: true }]), /writable by others \(mode 777\)/);
+  chmodSync(path.dirname(store.file), 0o700);
+  // The --json report: a symlink planted where the old code put its temp file is not followed.
+  const json = path.join(dir, 'report.json');
+  symlinkSync(victim, `${json}.tmp-${process.pid}`);
+  await writeJsonReport(json, { duration: 0, interrupted: false, hosts: {}, tasks: [] } as never);
+  assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
+  assert.equal(statSync(json).mode & 0o777, 0o600);
+  assert.equal(JSON.parse(readFileSync(json, 'utf8')).duration, 0);
 });

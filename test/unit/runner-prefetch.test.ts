@@ -109,7 +109,7 @@ test('without prefetch the same playbook fails: play 1 never sees host b prepare
 });
 
 test('prefetch: connecting and the read-ahead batch start before the roles are loaded, not after', async () => {
-  const readAhead = new ReadAhead(new Map([['a', ['cat /etc/hostname']], ['b', ['cat /etc/hostname']]]));
+  const readAhead = new ReadAhead(new Map([['a', [{ fact: 'fileContent', args: ['/etc/hostname'] }]], ['b', [{ fact: 'fileContent', args: ['/etc/hostname'] }]]]));
   const { report } = await run(true, { playbook: 'probe.yaml', readAhead });
   assert.equal(report.hosts.a.status, 'ok', JSON.stringify(report.tasks));
   const atLoad = (globalThis as Record<string, unknown>).__pvAtLoad as { connects: string[]; execs: string[] };
