@@ -10,7 +10,7 @@ import type { OpContext } from '../../src/ops/types.js';
 import { emptyFacts } from '../../src/facts/index.js';
 import { CATALOGUE } from '../../src/ops/catalogue.js';
 import { withCronJob, cronLine } from '../../src/ops/cron.js';
-import { statCommand } from '../../src/ops/files.js';
+import { file, fileAnswer } from '../../src/facts/file.js';
 
 function ctx(t: RecordingTransport, o: { dir?: string; systemd?: boolean } = {}): OpContext {
   return {
@@ -32,7 +32,10 @@ async function converge<K extends keyof typeof CATALOGUE>(t: RecordingTransport,
   return plan;
 }
 
-const statAnswer = (p: string, line: string) => [statCommand(p).text, { stdout: `@@stat@@\t${line}\n` }] as [string, { stdout: string }];
+const statAnswer = (p: string, line: string) => {
+  const [mode, owner, group, type, sha] = line.split('\t');
+  return [file.command(p).text, { stdout: fileAnswer({ exists: true, mode: parseInt(mode, 8), owner, group, type, sha256: sha.split(' ')[0] }) }] as [string, { stdout: string }];
+};
 
 test('user: created with useradd when absent; a converged user sends nothing; groups corrected with usermod', async () => {
   const t = new RecordingTransport('h', { answers: [['getent passwd', { code: 2 }]] });
