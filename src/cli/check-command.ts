@@ -6,7 +6,10 @@ import { haPlan } from '../topology/show.js';
 import { formatPlan } from '../topology/show-format.js';
 import type { Finding } from '../topology/types.js';
 import { redact, redactDeep } from '../report/redact.js';
-import type { CliValues, Io } from './options.js';
+import { resolvePlaybook, type CliValues, type Io } from './options.js';
+import { existsSync } from 'node:fs';
+import { loadPlaybook } from '../runner/playbook.js';
+import { outsideRoleFiles, typecheckRoles } from '../runner/role-typecheck.js';
 
 export function formatFinding(f: Finding): string {
   const where = f.pos ? `${f.pos.file}${f.pos.line ? `:${f.pos.line}` : ''}${f.pos.col ? `:${f.pos.col}` : ''}: ` : '';
@@ -15,13 +18,16 @@ export function formatFinding(f: Finding): string {
 }
 
 export async function checkCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
-  if (positionals.length !== 1) throw new InputError('usage: provision check <inventory> [--show] [--json]', { file: '<command line>' });
+  if (positionals.length < 1 || positionals.length > 2) throw new InputError('usage: provision check <inventory> [playbook] [--show] [--json]', { file: '<command line>' });
   const inv = await loadInventory(path.resolve(positionals[0]));
+  const roleErrors = await checkRoles(positionals[1], io);
   // Connection settings are input too: a bad address, port or user is reported at file:line:col.
   validateConnectionVars(inv);
   // Findings name the file, line and column where the value was written (inventory, group_vars/, host_vars/).
   const hosts = [...inv.hosts.values()];
-  const findings = checkTopology(hosts, { baseDir: path.dirname(inv.file), resolvePos: (p) => varPosition(inv, p) });
+  // The HA rules apply to an inventory that describes an HA layout (as a run decides).
+  const hasHa = hosts.some((h) => h.vars.ha !== undefined || h.vars.vrrp_instances !== undefined) || inv.groups.has('lb');
+  const findings = [...(hasHa ? checkTopology(hosts, { baseDir: path.dirname(inv.file), resolvePos: (p) => varPosition(inv, p) }) : []), ...roleErrors];
   // --show: the VRRP layout as the configs will render it (when the model can be built at all).
   const model = values.show ? buildTopology(hosts, { baseDir: path.dirname(inv.file) }).model : undefined;
   const plan = model ? haPlan(model) : undefined;
@@ -34,5 +40,24 @@ export async function checkCommand(positionals: string[], values: CliValues, io:
     io.out(`${errors} error(s), ${findings.length - errors} warning(s)`);
   }
   return hasErrors(findings) ? EXIT.CHECK_FAILED : EXIT.OK;
+}
+
+/**
+ * The TypeScript roles of the playbook (given, else the default one when it exists), type-checked
+ * with this package's types; a playbook error is bad input (exit 3).
+ */
+async function checkRoles(playbookArg: string | undefined, io: Io): Promise<Finding[]> {
+  const file = resolvePlaybook(playbookArg);
+  if (playbookArg === undefined && !existsSync(file)) return [];
+  const files = outsideRoleFiles(await loadPlaybook(file));
+  const errors = typecheckRoles(files);
+  if (errors === undefined) io.err(`WARNING: no TypeScript compiler found (npm install -D typescript): ${files.length} role(s) not type-checked`);
+  return (errors ?? []).map((e) => ({
+    severity: 'error',
+    code: 'role-type',
+    message: e.message,
+    fix: "correct the role's code (an editor with TypeScript shows the same error)",
+    pos: { file: e.file, line: e.line, col: e.col },
+  }));
 }
 

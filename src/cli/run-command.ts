@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { EXIT } from '../errors.js';
 import { loadPlaybook } from '../runner/playbook.js';
+import { preloadRoles } from '../runner/role-preload.js';
 import { runPlaybook, exitStatus } from '../runner/run.js';
 import { plainProgress, listrProgress, lateProgress } from '../runner/progress.js';
 import { recapTable, writeJsonReport } from '../report/recap.js';
@@ -22,6 +23,7 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
   if (rest.length) throw new InputError(`unexpected arguments: ${rest.join(' ')}`, { file: '<command line>' });
   // Everything that can be wrong with the input is found before the first connection.
   const playbook = await loadPlaybook(resolvePlaybook(playbookArg));
+  await preloadRoles(playbook);
   const extraVars = await parseExtraVars(values['extra-vars']);
   const forks = parseForks(values.forks);
   const session = await openSession(inventoryArg, values, io, SERVICES);

@@ -9,17 +9,18 @@ import { OpError } from './types.js';
 
 /**
  * The controller file `src` names: `<dir>/<sub>/<src>` (templates/, files/), else `<dir>/<src>`
- * (as Ansible looks in a role's templates/ or files/, then beside it). An absolute `src` is
- * taken as it is.
+ * (as Ansible looks in a role's templates/ or files/, then beside it). A path that leaves that
+ * directory (absolute, or through "..") is refused: a variable naming a template must not read
+ * the controller's other files.
  */
 export function sourceFile(ctx: OpContext, sub: 'templates' | 'files', src: string): string {
-  if (path.isAbsolute(src)) return src;
-  if (!ctx.dir) throw new OpError(`"${src}" is relative, and this task has no role or playbook directory to find it in`);
+  if (!ctx.dir) throw new OpError(`"${src}": this task has no role or playbook directory to find it in`);
   const root = path.resolve(ctx.dir);
-  for (const candidate of [path.resolve(root, sub, src), path.resolve(root, src)]) {
-    if (!candidate.startsWith(root + path.sep)) throw new OpError(`"${src}" is outside ${root}`);
-    if (existsSync(candidate)) return candidate;
+  const inside = (p: string, d: string) => p.startsWith(d + path.sep);
+  if (path.isAbsolute(src) || src.split(/[\\/]/).includes('..') || !inside(path.resolve(root, sub, src), path.join(root, sub))) {
+    throw new OpError(`"${src}" is outside the role's ${sub} directory`);
   }
+  for (const candidate of [path.resolve(root, sub, src), path.resolve(root, src)]) if (existsSync(candidate)) return candidate;
   throw new OpError(`"${src}" not found in ${path.join(root, sub)} nor in ${root}`);
 }
 
