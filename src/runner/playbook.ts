@@ -4,7 +4,6 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { readYamlFile, didYouMean, type YamlFile } from '../yamlfile.js';
-import { parseTaskList, checkNotify } from '../tasks/parse.js';
 import type { TaskSection } from '../tasks/section.js';
 
 export interface RoleRef {
@@ -72,8 +71,13 @@ async function varsFiles(y: YamlFile, i: number, v: unknown): Promise<Record<str
   return out;
 }
 
-/** The play's YAML task sections, as role entries placed around its roles (Ansible's order). */
-function taskSections(y: YamlFile, i: number, p: Record<string, unknown>, roles: RoleRef[]): RoleRef[] {
+/**
+ * The play's YAML task sections, as role entries placed around its roles (Ansible's order). The
+ * tasks' modules and their Jinja2 engine are loaded only for a play that has tasks.
+ */
+async function taskSections(y: YamlFile, i: number, p: Record<string, unknown>, roles: RoleRef[]): Promise<RoleRef[]> {
+  if (['pre_tasks', 'tasks', 'post_tasks', 'handlers'].every((k) => p[k] === undefined)) return roles;
+  const { parseTaskList, checkNotify } = await import('../tasks/parse.js');
   const handlers = parseTaskList(y, [i, 'handlers'], p.handlers, true);
   if (p.become !== undefined && typeof p.become !== 'boolean') throw y.error([i, 'become'], '"become" must be true or false');
   if (p.become_user !== undefined && p.become_user !== 'root') throw y.error([i, 'become_user'], 'become_user other than root is not supported');
@@ -141,7 +145,7 @@ export async function loadPlaybook(file: string): Promise<Playbook> {
     return {
       name: (p.name as string | undefined) ?? hosts.join(','),
       hosts,
-      roles: taskSections(y, i, p, roles),
+      roles: await taskSections(y, i, p, roles),
       serial,
       vars: { ...((p.vars as Record<string, unknown>) ?? {}), ...(await varsFiles(y, i, p.vars_files)) },
       anyErrorsFatal: (p.any_errors_fatal as boolean) ?? false,

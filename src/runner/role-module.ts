@@ -11,7 +11,6 @@ import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { readInputText } from '../input-file.js';
 import { FROM_BUILD, PACKAGE_ROOT } from '../package-root.js';
-import { sectionRole } from '../tasks/section.js';
 import type { RoleRef } from './playbook.js';
 import type { RoleDefinition } from './role.js';
 import type { RoleHooksData } from './role-hooks.js';
@@ -58,9 +57,9 @@ export interface LoadedRole {
 
 const roles = new Map<string, Promise<LoadedRole>>();
 
-/** A role's definition and defaults, loaded once per process (a play's YAML tasks are a role too). */
-export function loadRole(ref: RoleRef): Promise<LoadedRole> {
-  if (ref.yaml) return Promise.resolve({ def: sectionRole(ref.yaml), defaults: {} });
+/** A role's definition and defaults, loaded once per process (a play's YAML tasks are a role too, run by src/tasks, loaded only then). */
+export async function loadRole(ref: RoleRef): Promise<LoadedRole> {
+  if (ref.yaml) return { def: (await import('../tasks/section.js')).sectionRole(ref.yaml), defaults: {} };
   let p = roles.get(ref.dir);
   if (!p) {
     p = (async () => {

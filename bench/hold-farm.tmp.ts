@@ -1,0 +1,10 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startFarm, BENCH_DIR } from './lib/farm.js';
+const n = Number(process.argv[2] ?? 100);
+const farm = await startFarm({ n, log: (l) => console.error(l) });
+writeFileSync(join(BENCH_DIR, 'farm', `inventory-${n}.yaml`), farm.inventoryYaml());
+console.error('READY');
+const stop = async () => { await farm.stop(); process.exit(0); };
+process.on('SIGTERM', stop); process.on('SIGINT', stop);
+setTimeout(stop, 20 * 60_000);
