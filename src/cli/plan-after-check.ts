@@ -10,8 +10,13 @@ import type { HaModel } from '../topology/types.js';
 
 export async function checkRunPlan(session: Session): Promise<string> {
   const inv = session.inventory;
-  const model = deriveTopology([...inv.hosts.values()], { baseDir: path.dirname(inv.file) });
-  return '\n' + formatPlan(haPlan(model, await knownTracking(session, model)));
+  try {
+    const model = deriveTopology([...inv.hosts.values()], { baseDir: path.dirname(inv.file) });
+    return '\n' + formatPlan(haPlan(model, await knownTracking(session, model)));
+  } catch (e) {
+    // The run itself is over and reported; a plan that cannot be drawn must not fail it.
+    return `\nHA plan not shown: ${e instanceof Error ? e.message : String(e)}`;
+  }
 }
 
 /** Tracking facts (virtualization, keepalived version) of the LBs this session may reach. */
