@@ -88,6 +88,7 @@ preemption timelines, and the checks.
 
 ${EXIT_CODES}`,
   lab: `Usage: provision lab up | status | down | ssh HOST
+       provision lab up --vagrant [HOST...] | down --vagrant
 
 A local lab of the reference topology on this Linux machine (run as root): six Debian 12
 containers (systemd-nspawn) in their own network namespaces, on two bridged networks
@@ -98,6 +99,11 @@ forwarded on 127.0.0.1. 'up' writes inventory/lab.yaml.
   status  each host: state, addresses, SSH port
   down    stop and remove everything up made
   ssh     an interactive shell on a lab host
+
+--vagrant: the same topology as Vagrant VMs (libvirt + QEMU) from ./Vagrantfile, with a
+Debian 12 box built here; libvirt and the VMs' networks live in namespace lab-vagrant, SSH is
+forwarded on 127.0.0.1:2222..2227. 'up' (optionally only some HOSTs) writes
+inventory/vagrant-lab.yaml; 'status' shows the VMs too.
 
 ${EXIT_CODES}`,
 };

@@ -29,6 +29,7 @@ export const RUN_OPTIONS = {
   failover: { type: 'boolean' },
   show: { type: 'boolean' },
   html: { type: 'string' },
+  vagrant: { type: 'boolean' },
 } as const;
 
 export type CliValues = {
@@ -51,6 +52,8 @@ export type CliValues = {
   show?: boolean;
   /** verify: write the HTML report to this file. */
   html?: string;
+  /** lab: the Vagrant VMs (libvirt) instead of the containers. */
+  vagrant?: boolean;
 };
 
 export function splitList(values: string[] | undefined): string[] | undefined {

@@ -28,7 +28,7 @@ export function cacheReady(p: LabPaths): boolean {
 }
 
 /** Run a command inside a directory tree with systemd-nspawn (not booted). */
-async function inTree(root: string, script: string, extra: string[] = []): Promise<void> {
+export async function inTree(root: string, script: string, extra: string[] = []): Promise<void> {
   await runStreaming(
     'systemd-nspawn',
     ['-q', '--register=no', '--keep-unit', '-M', 'provision-lab-build', '--timezone=off', '--link-journal=no', '-D', root, ...extra, '/bin/sh', '-euc', script],
