@@ -13,7 +13,7 @@ export async function labCommand(positionals: string[], values: CliValues, io: I
     if (action === 'down') return (await vm.vagrantDown(opts), EXIT.OK);
     if (action === 'status') {
       if (!values.vagrant) await lab.labStatus(opts);
-      await vm.vagrantStatus(opts);
+      if (values.vagrant || vm.vagrantRunning(opts)) await vm.vagrantStatus(opts);
       return EXIT.OK;
     }
     throw new InputError(`usage: provision lab up|down|status --vagrant (got ${JSON.stringify(action ?? '')})`, { file: '<command line>' });

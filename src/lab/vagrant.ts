@@ -262,6 +262,11 @@ export interface VmStatus {
   sshAnswers: boolean;
 }
 
+/** Is libvirtd of `lab up --vagrant` running (so `lab status` has VMs to show)? */
+export function vagrantRunning(o: Pick<VagrantOptions, 'repoRoot' | 'stateDir' | 'runDir' | 'cacheDir'>): boolean {
+  return aliveFromPidFile(pidFile(vagrantPaths(o), 'libvirtd')) !== undefined;
+}
+
 export async function vagrantStatus(o: VagrantOptions): Promise<{ up: boolean; vms: VmStatus[] }> {
   requireRoot();
   const v = vagrantPaths(o);
