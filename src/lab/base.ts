@@ -37,14 +37,19 @@ export async function inTree(root: string, script: string, extra: string[] = [])
 }
 
 /** The shell script that turns a fresh debootstrap into the lab's stock server image. */
+/** Shell lines: the offline repository at REPO_MOUNT becomes the tree's only apt source. */
+export const OFFLINE_APT_LINES = [
+  'rm -f /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources',
+  `echo ${JSON.stringify(REPO_SOURCE_LINE)} > /etc/apt/sources.list`,
+  'rm -rf /var/lib/apt/lists/*',
+  'apt-get -q update',
+  'apt-get clean',
+];
+
 function configureScript(): string {
   return [
     // apt: the bind-mounted offline repository is the only source; lists are read from it.
-    'rm -f /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources',
-    `echo ${JSON.stringify(REPO_SOURCE_LINE)} > /etc/apt/sources.list`,
-    'rm -rf /var/lib/apt/lists/*',
-    'apt-get -q update',
-    'apt-get clean',
+    ...OFFLINE_APT_LINES,
     // the operator account Ansible-style tools log in as
     'id ops >/dev/null 2>&1 || useradd -m -s /bin/bash -G sudo ops',
     "echo 'ops ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/ops",

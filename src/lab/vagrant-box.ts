@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readAptSources, pickDebianMirror } from './apt-sources.js';
-import { inTree } from './base.js';
-import { BASE_INCLUDE, REPO_MOUNT, REPO_SOURCE_LINE, SUITE, type LabPaths } from './config.js';
+import { OFFLINE_APT_LINES, inTree } from './base.js';
+import { BASE_INCLUDE, REPO_MOUNT, SUITE, type LabPaths } from './config.js';
 import { removeTree, run, runStreaming, type Log } from './sys.js';
 
 export const BOX_NAME = 'provision/bookworm';
@@ -73,11 +73,8 @@ end
 /** The script that turns the debootstrap'ed tree into a Vagrant-ready server. */
 export function boxConfigureScript(pubKey: string): string {
   return [
-    'rm -f /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources',
-    `echo ${JSON.stringify(REPO_SOURCE_LINE)} > /etc/apt/sources.list`,
-    'rm -rf /var/lib/apt/lists/*',
-    'apt-get -q update',
-    'apt-get clean',
+    // The offline repository (copied into the image) is the only apt source: no way out.
+    ...OFFLINE_APT_LINES,
     // Vagrant's conventions: user vagrant, sudo without a password, the insecure key.
     'id vagrant >/dev/null 2>&1 || useradd -m -s /bin/bash vagrant',
     "echo 'vagrant ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/vagrant",
