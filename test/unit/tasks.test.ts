@@ -17,6 +17,7 @@ import { parseTaskList } from '../../src/tasks/parse.js';
 import { ansibleFacts } from '../../src/tasks/ansible-facts.js';
 import { adhocModule, runAdhoc, ArgError } from '../../src/tasks/adhoc.js';
 import { findModule } from '../../src/tasks/modules/index.js';
+import { catalogueEntry } from '../../src/tasks/modules/mapped.js';
 
 test('Jinja2 values: native types for a lone expression, Ansible filters, Python literals, undefined is an error', () => {
   const v = { users: ['a', 'b'], n: '7', on: 'yes', d: { k: 1 }, s: "it's" };
@@ -107,4 +108,14 @@ test('adhoc: one module by name with a k=v string, checked first, then run (and 
   assert.equal(await readFile(path.join(dir, 'out'), 'utf8'), 'hi\n');
   await assert.rejects(runAdhoc(adhocModule('command', 'false'), op), /non-zero return code \(rc 1\)/);
   await rm(dir, { recursive: true, force: true });
+});
+
+test("the modules that are one catalogue operation find it by the Ansible module its entry names", () => {
+  for (const [module, op] of [['user', 'user'], ['group', 'group'], ['cron', 'cron'], ['get_url', 'getUrl'], ['unarchive', 'unarchive'], ['wait_for', 'waitFor']]) {
+    assert.equal(catalogueEntry(module)?.[0], op, module);
+    assert.ok(findModule(`ansible.builtin.${module}`), module);
+  }
+  // Ansible's argument names are checked before connecting, aliases included.
+  assert.deepEqual(adhocModule('user', 'name=x createhome=no groups=a,b').args, { name: 'x', create_home: false, groups: ['a', 'b'] });
+  assert.throws(() => adhocModule('get_url', 'url=http://127.0.0.1/ dest=/tmp/x checksm=sha256:00'), /did you mean "checksum"/);
 });

@@ -1,12 +1,10 @@
 // copy, template, file, lineinfile, blockinfile: Ansible's arguments mapped onto the file
 // operations of the catalogue (src/ops/catalogue.ts), the ones TypeScript roles call.
 import path from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { sh } from '../../transport/quote.js';
 import { OpError, type Plan } from '../../ops/types.js';
 import { CATALOGUE } from '../../ops/catalogue.js';
 import { remoteStat, remoteRead } from '../../ops/files.js';
-import { sourceFile } from '../../ops/source.js';
 import { run } from '../../ops/remote.js';
 import { unifiedDiff } from '../../ops/diff.js';
 import { renderTemplateFile } from '../jinja.js';
@@ -16,46 +14,30 @@ const META: Record<string, ArgSpec> = { mode: { type: 'mode' }, owner: { type: '
 const planFile = CATALOGUE.file.run;
 const planDirectory = CATALOGUE.directory.run;
 
-/** Ansible's `backup: yes`: the old file is kept as <dest>.<stamp>~ before it is replaced. */
-function withBackup(ctx: ModuleContext, dest: string, plan: Plan, backup: unknown): Plan {
-  if (!backup || !plan.changed || !plan.apply) return plan;
-  const apply = plan.apply;
-  return {
-    ...plan,
-    apply: async () => {
-      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-      await run(ctx.op, sh`if test -f ${dest}; then cp -p -- ${dest} ${`${dest}.${stamp}~`}; fi`, 'backup');
-      return apply();
-    },
-  };
-}
-
 const meta = (a: Record<string, unknown>) => ({ mode: a.mode as string | undefined, owner: a.owner as string | undefined, group: a.group as string | undefined });
 
 export const copy: ModuleDef = {
   name: 'copy',
-  args: { src: { type: 'path' }, content: { type: 'str' }, dest: { type: 'path' }, backup: { type: 'bool', default: false }, force: { type: 'bool', default: true }, ...META },
+  args: { src: { type: 'path' }, content: { type: 'str' }, dest: { type: 'path' }, backup: { type: 'bool', default: false }, ...META },
   requiredOneOf: [['dest'], ['src', 'content']],
   exclusive: [['src', 'content']],
   async run(ctx, a) {
-    if (a.force === false) throw new OpError('copy: force=no is not supported');
-    const content = a.content !== undefined ? String(a.content) : await readFile(sourceFile({ ...ctx.op, dir: ctx.baseDir }, 'files', String(a.src)));
     let dest = String(a.dest);
     if (dest.endsWith('/') && a.src) dest += path.posix.basename(String(a.src));
-    const plan = await planFile(ctx.op, { path: dest, content, ...meta(a) });
-    return { plan: withBackup(ctx, dest, plan, a.backup), result: { dest } };
+    const spec = { dest, src: a.src as string | undefined, content: a.content as string | undefined, backup: a.backup as boolean, ...meta(a) };
+    return { plan: await CATALOGUE.copy.run({ ...ctx.op, dir: ctx.baseDir }, spec), result: { dest } };
   },
 };
 
 export const template: ModuleDef = {
   name: 'template',
-  args: { src: { type: 'path' }, dest: { type: 'path' }, backup: { type: 'bool', default: false }, ...META },
+  args: { src: { type: 'path' }, dest: { type: 'path' }, ...META },
   requiredOneOf: [['src'], ['dest']],
   async run(ctx, a) {
     // The catalogue's template operation, rendering with Jinja2: the task's variables at the top level.
     const op = { ...ctx.op, dir: ctx.baseDir, renderTemplate: (file: string, data: Record<string, unknown>) => renderTemplateFile(file, data) };
     const plan = await CATALOGUE.template.run(op, { src: String(a.src), dest: String(a.dest), data: ctx.vars, ...meta(a) });
-    return { plan: withBackup(ctx, String(a.dest), plan, a.backup), result: { dest: a.dest } };
+    return { plan, result: { dest: a.dest } };
   },
 };
 
@@ -69,21 +51,6 @@ async function planAbsent(ctx: ModuleContext, p: string): Promise<Plan> {
     message: `remove ${p}`,
     diff: ctx.op.diff && !isDir ? unifiedDiff(p, await remoteRead(ctx.op, p), null) : undefined,
     apply: async () => void (await run(ctx.op, sh`rm -rf -- ${p}`, `remove ${p}`)),
-  };
-}
-
-async function planLink(ctx: ModuleContext, p: string, src: string, a: Record<string, unknown>): Promise<Plan> {
-  const r = await ctx.op.read(sh`readlink -- ${p}`);
-  if (r.code === 0 && r.stdout.replace(/\n$/, '') === src) return { changed: false };
-  const st = r.code === 0 ? undefined : await remoteStat(ctx.op, p);
-  if (st?.exists && !a.force) throw new OpError(`refusing to convert from ${st.type} to symlink for ${p}`);
-  return {
-    changed: true,
-    message: `link -> ${src}`,
-    apply: async () => {
-      await run(ctx.op, sh`ln -sfn -- ${src} ${p}`, `link ${p}`);
-      if (a.owner || a.group) await run(ctx.op, sh`chown -h ${`${a.owner ?? ''}${a.group ? ':' + a.group : ''}`} -- ${p}`, 'chown');
-    },
   };
 }
 
@@ -137,7 +104,7 @@ export const file: ModuleDef = {
     } else if (state === 'absent') plan = await planAbsent(ctx, p);
     else if (state === 'link') {
       if (a.src === undefined) throw new OpError('file: state=link needs src');
-      plan = await planLink(ctx, p, String(a.src), a);
+      plan = await CATALOGUE.link.run(ctx.op, { path: p, src: String(a.src), force: a.force as boolean, owner: m.owner, group: m.group });
     } else if (state === 'touch') {
       const st = await remoteStat(ctx.op, p);
       const preserve = a.access_time === 'preserve' && a.modification_time === 'preserve';
@@ -162,7 +129,6 @@ export const lineinfile: ModuleDef = {
     state: { type: 'str', choices: ['present', 'absent'], default: 'present' },
     create: { type: 'bool', default: false },
     insertafter: { type: 'str', choices: ['EOF'] },
-    backup: { type: 'bool', default: false },
   },
   requiredOneOf: [['path']],
   async run(ctx, a) {
@@ -173,7 +139,7 @@ export const lineinfile: ModuleDef = {
     // Ansible's regexp is searched anywhere in a line (re.search); without one the exact line is matched.
     const regexp = a.regexp !== undefined ? new RegExp(String(a.regexp)) : String(a.line);
     const plan = await CATALOGUE.line.run(ctx.op, { path: p, line: a.line as string | undefined, regexp, state: a.state as 'present' | 'absent' });
-    return { plan: withBackup(ctx, p, plan, a.backup), result: {} };
+    return { plan, result: {} };
   },
 };
 
@@ -187,7 +153,6 @@ export const blockinfile: ModuleDef = {
     state: { type: 'str', choices: ['present', 'absent'], default: 'present' },
     create: { type: 'bool', default: false },
     insertafter: { type: 'str', choices: ['EOF'] },
-    backup: { type: 'bool', default: false },
     mode: { type: 'mode' },
   },
   requiredOneOf: [['path']],
@@ -197,6 +162,6 @@ export const blockinfile: ModuleDef = {
     if (!m) throw new OpError(`blockinfile: marker ${JSON.stringify(a.marker)} is not supported; write it as "# {mark} TEXT"`);
     if (!a.create && (await remoteRead(ctx.op, p)) === null) throw new OpError(`Path ${p} does not exist !`);
     const plan = await CATALOGUE.block.run(ctx.op, { path: p, marker: m[1], block: a.state === 'absent' ? '' : String(a.block), mode: a.mode as string });
-    return { plan: withBackup(ctx, p, plan, a.backup), result: {} };
+    return { plan, result: {} };
   },
 };
