@@ -4,13 +4,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HostError } from '../src/errors.js';
 import { SshTransport, sh, type ConnectionSpec } from '../src/transport/index.js';
 import { PersistClient, socketPath } from '../src/transport/persist.js';
-import { TEST_USER, boxInventory, freePort, sshdUnavailable, startSshd, type Sshd } from './helpers/sshd.js';
+import { TEST_USER, boxInventory, ensureTestUser, freePort, sshdUnavailable, startSshd, type Sshd, type TestUser } from './helpers/sshd.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'provision.js');
 
@@ -111,22 +112,27 @@ describe('connection keeper', { skip }, () => {
     });
   });
 
-  it('the idle root shell is parked in the keeper: the next run\'s root commands run in it, without a new sudo', async () => {
-    const persist = new PersistClient({ persistMs: 5000, dir: keeperDir() });
-    const spec = d.spec({ user: TEST_USER, become: true });
-    // $PPID of a root command is the persistent shell's `sh -s` (each command runs in `sh -c`).
-    const shellOf = (t: SshTransport) => t.exec(sh`echo $PPID; id -u`).then((r) => r.stdout.trim());
-    const a = await withTransport(spec, persist, shellOf);
-    const b = await withTransport(spec, persist, shellOf);
-    assert.match(a, /^\d+\n0$/);
-    assert.equal(b, a, 'the same root shell');
-    // A run through its own connection (no keeper) is not handed that shell.
-    const direct = new SshTransport(spec);
+  it('kept connections keep no root shell: sudo rights taken away on the target apply to the next run', async () => {
+    // issue 19 finding 2: a root shell parked in the keeper ran the next run's root commands
+    // after the user's sudo rights were gone. Now each run starts its own `sudo -n sh -s`.
+    const user: TestUser = { name: 'provkept', sudo: 'nopasswd' };
+    ensureTestUser(user);
+    const rule = `/etc/sudoers.d/provision-test-${user.name}`;
+    const own = await startSshd({ users: [user] });
     try {
-      await direct.connect();
-      assert.notEqual(await shellOf(direct), a);
+      const persist = new PersistClient({ persistMs: 5000, dir: keeperDir() });
+      const spec = own.spec({ user: user.name, become: true });
+      const a = await withTransport(spec, persist, async (t) => [await sshConnection(t), (await t.exec(sh`id -u`)).stdout.trim()]);
+      assert.deepEqual(a.slice(1), ['0']);
+      rmSync(rule);
+      const b = await withTransport(spec, persist, async (t) => [await sshConnection(t), await t.exec(sh`id -u`)] as const);
+      assert.equal(b[0], a[0], 'the same kept connection');
+      assert.notEqual(b[1].code, 0, `root after sudo was taken away: ${JSON.stringify(b[1])}`);
+      assert.match(b[1].stderr, /sudo/);
     } finally {
-      await direct.close();
+      rmSync(rule, { force: true });
+      ensureTestUser(user);
+      await own.stop();
     }
   });
 
@@ -154,6 +160,58 @@ describe('connection keeper', { skip }, () => {
     const hk = await new SshTransport(d.spec({ user: TEST_USER, knownHostsFiles: [empty] }), { persist }).connect().catch((e: unknown) => e);
     assert.ok(hk instanceof HostError, String(hk));
     assert.match(hk.message, /host key/i);
+  });
+
+  it('an unreachable host through the keeper: the direct error, one attempt, no "connecting directly" (a silent listener costs its timeout once)', async () => {
+    // Issue 19 finding 5: the keeper closed the session before sending its failure, so the CLI
+    // warned and connected again directly: 6 s and two attempts for a 3 s timeout.
+    const persist = new PersistClient({ persistMs: 5000, dir: keeperDir() });
+    let accepted = 0;
+    const silent = createServer(() => accepted++);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const spec = d.spec({ user: TEST_USER, port, connectTimeoutMs: 3000 });
+      const warned: string[] = [];
+      const t0 = Date.now();
+      const kept = await new SshTransport(spec, { persist, onPersistUnavailable: (m) => warned.push(m) }).connect().catch((e: unknown) => e);
+      const ms = Date.now() - t0;
+      assert.ok(kept instanceof HostError, String(kept));
+      assert.equal(kept.message, `connection to 127.0.0.1:${port} timed out after 3 s`);
+      assert.deepEqual(warned, []);
+      assert.equal(accepted, 1, 'one connection attempt');
+      assert.ok(ms >= 2900 && ms < 4500, `${ms} ms`);
+      const refused = await freePort();
+      const r = await new SshTransport(d.spec({ user: TEST_USER, port: refused }), { persist, onPersistUnavailable: (m) => warned.push(m) }).connect().catch((e: unknown) => e);
+      assert.ok(r instanceof HostError);
+      assert.equal(r.message, `connection refused by 127.0.0.1:${refused}`);
+      assert.deepEqual(warned, []);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('a background job left in a kept connection\'s shell never writes into the next run', async () => {
+    // Issue 19 finding 7: the parked root shell carried a job's output into the next run.
+    const persist = new PersistClient({ persistMs: 5000, dir: keeperDir() });
+    const spec = d.spec({ user: TEST_USER, become: true });
+    const first = await withTransport(spec, persist, (t) => t.exec(sh`sh -c 'sleep 0.4; while :; do echo INJECTED-FROM-PREVIOUS-RUN; sleep 0.05; done' & echo "started $!"`));
+    const [word, pid] = first.stdout.trim().split(' ');
+    assert.equal(word, 'started');
+    try {
+      await withTransport(spec, persist, async (t) => {
+        for (let i = 0; i < 10; i++) {
+          const r = await t.exec(sh`sleep 0.1; echo clean`);
+          assert.deepEqual([r.stdout, r.stderr, r.code], ['clean\n', '', 0]);
+        }
+      });
+    } finally {
+      try {
+        process.kill(Number(pid), 'SIGKILL'); // on this machine: the target is loopback
+      } catch {
+        // ended when its output was cut off
+      }
+    }
   });
 
   it('a connection lost between runs is replaced, not handed out', async () => {

@@ -189,6 +189,25 @@ describe('SshTransport (real sshd)', { skip }, () => {
       }
     });
 
+    it('a background job left in the persistent shell never writes into a later command', async () => {
+      // Issue 19 finding 7: its output used to appear in whatever command ran next in the shell.
+      const first = await t.exec(raw(`sh -c 'sleep 0.3; while :; do echo INJECTED; sleep 0.05; done' & echo "started $!"`), { reuseShell: true });
+      const [word, pid] = first.stdout.trim().split(' ');
+      assert.equal(word, 'started');
+      try {
+        for (let i = 0; i < 8; i++) {
+          const r = await t.exec(raw('sleep 0.1; echo clean'), { reuseShell: true });
+          assert.deepEqual([r.stdout, r.stderr, r.code], ['clean\n', '', 0]);
+        }
+      } finally {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // ended when its output was cut off
+        }
+      }
+    });
+
     it('takes only Shell commands', async () => {
       await assert.rejects(t.exec('id' as never), TypeError);
     });
@@ -305,13 +324,35 @@ describe('SshTransport (real sshd)', { skip }, () => {
       assert.equal(readFileSync(join(dir, 'pw.conf'), 'utf8'), 'content only');
     });
 
-    it('a wrong become password fails the command with a clear stderr', async () => {
+    it('a wrong become password: "incorrect sudo password" as soon as sudo refuses it, tried once per connection', async () => {
       const t = transport({ user: TEST_PW_USER, become: true, becomePassword: 'wrong-password' });
+      await t.connect();
+      await t.exec(sh`true`, { sudo: false });
+      const t0 = performance.now();
+      const r = await t.exec(sh`id -u`);
+      const first = performance.now() - t0;
+      assert.deepEqual(r, { stdout: '', stderr: 'incorrect sudo password\n', code: 1 });
+      // sudo refuses after PAM's fail delay on the target (pam_unix: 2 s, varied by PAM), not after
+      // its 3 tries (6 s and more): the answer comes at its first "try again".
+      assert.ok(first < 3500, `${first.toFixed(0)} ms`);
+      const t1 = performance.now();
+      const again = await t.exec(sh`id -u`);
+      assert.deepEqual(again, r);
+      assert.ok(performance.now() - t1 < 500, 'not tried again: no second PAM delay');
+      await t.put(join(tempDir(), 'x'), 'x').then(
+        () => assert.fail('uploaded as root with a wrong password'),
+        (e: Error) => assert.match(e.message, /incorrect sudo password/),
+      );
+    });
+
+    it('a missing become password names -K and PROVISION_BECOME_PASS, at once', async () => {
+      const t = transport({ user: TEST_PW_USER, become: true });
+      const t0 = performance.now();
       const r = await t.exec(sh`id -u`);
       assert.notEqual(r.code, 0);
-      assert.equal(r.stdout, '');
-      assert.match(r.stderr, /become password was refused/);
-      assert.ok(!r.stderr.includes('wrong-password'));
+      assert.match(r.stderr, /sudo: a password is required/);
+      assert.match(r.stderr, /-K \(--ask-become-pass\) or PROVISION_BECOME_PASS/);
+      assert.ok(performance.now() - t0 < 2000);
     });
 
     it('a become password is never fed to a command that sudo runs without asking (NOPASSWD)', async () => {

@@ -2,29 +2,26 @@
 // the CLI's channels to them. One process per user, started by the first CLI that needs it; it
 // exits when its last connection has been idle for its persist time.
 //
-// Each local session arrives with an AttachRequest as its user name. The real connection for
-// that request (key: the whole request minus persistMs) is made with SshTransport, so host key
-// checking, jump hosts, agents and error messages are those of a direct connection. Channels
-// are relayed one to one: exec requests and subsystems (SFTP) are opened on the real
-// connection with the same command, data flows both ways with stderr and EOF, signals are
-// forwarded, and the real channel's exit status or signal is sent back before the close.
-import { lstatSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+// A local session logs in with the keeper key (./keeper-trust.ts), then attaches with an
+// AttachRequest on the ATTACH_SUBSYSTEM channel. The real connection for that request (key: the
+// request minus persistMs) is made with SshTransport, so host key checking, jump hosts, agents
+// and error messages are those of a direct connection. Channels are relayed one to one: exec
+// requests and subsystems (SFTP) are opened on the real connection with the same command, data
+// flows both ways with stderr and EOF, signals are forwarded, and the real channel's exit status
+// or signal is sent back before the close.
+import { chmodSync, lstatSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ServerChannel } from 'ssh2';
 import { HostError } from '../errors.js';
+import { execTracked, openWithRetry, type ExitInfo, type SshClient } from './channel.js';
+import { ensurePrivateDir, isKey, readKeeperKey, socketName } from './keeper-trust.js';
+import { ATTACH_SUBSYSTEM, KEEPER_USER, MAX_REQUEST_BYTES, type AttachRequest, type AttachStatus } from './persist.js';
 import { sh } from './quote.js';
-import { PARK_MAGIC, PERSIST_PROTOCOL, STATUS_COMMAND, ensurePrivateDir, socketPath, type AttachRequest, type AttachStatus } from './persist.js';
-import { SshTransport, sendSignal } from './ssh.js';
+import { SshTransport } from './ssh.js';
 
-const { Server, utils } = ssh2;
 type Connection = ssh2.Connection;
-type SshClient = Awaited<ReturnType<SshTransport['sshClient']>>;
 
-/** Attempts to open a channel the real server refuses (sshd's session slots free up late). */
-const OPEN_ATTEMPTS = 30;
-/** Parked shells kept per connection and command. */
-const MAX_PARKED = 2;
 /** With nothing held and nobody attached, the keeper exits after this long. */
 const EMPTY_EXIT_MS = 2_000;
 
@@ -40,8 +37,6 @@ interface Upstream {
   /** Set once the real connection is lost or closed: never handed out again. */
   dead?: string;
   attaches: number;
-  /** Idle root shells the last run parked, by command (PARK_MAGIC). */
-  parked: Map<string, ClientChannel[]>;
   /** The login user's uid, asked once after connecting. */
   uid?: number;
 }
@@ -50,114 +45,143 @@ function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} keeper[${process.pid}]: ${message}\n`);
 }
 
-export async function runKeeper(dir: string): Promise<number> {
-  ensurePrivateDir(dir);
-  const file = socketPath(dir);
-  const upstreams = new Map<string, Upstream>();
-  const conns = new Set<Connection>();
-  let emptyTimer: NodeJS.Timeout | undefined;
-  let finish!: (code: number) => void;
-  const done = new Promise<number>((r) => (finish = r));
+/** The keeper's state: real connections by settings, local sessions. */
+class Keeper {
+  readonly upstreams = new Map<string, Upstream>();
+  readonly conns = new Set<Connection>();
+  private emptyTimer?: NodeJS.Timeout;
 
-  const drop = (up: Upstream, why: string): void => {
+  constructor(private readonly onEmpty: () => void) {}
+
+  drop(up: Upstream, why: string): void {
     if (up.dead) return;
     up.dead = why;
     clearTimeout(up.timer);
-    if (upstreams.get(up.key) === up) upstreams.delete(up.key);
+    if (this.upstreams.get(up.key) === up) this.upstreams.delete(up.key);
     log(`${up.transport.label}: closed (${why})`);
     void up.transport.close();
     for (const c of up.users) c.end();
-    checkEmpty();
-  };
+    this.checkEmpty();
+  }
 
-  const checkEmpty = (): void => {
-    clearTimeout(emptyTimer);
-    if (upstreams.size || conns.size) return;
-    emptyTimer = setTimeout(() => {
-      if (!upstreams.size && !conns.size) shutdown('idle');
+  checkEmpty(): void {
+    clearTimeout(this.emptyTimer);
+    if (this.upstreams.size || this.conns.size) return;
+    this.emptyTimer = setTimeout(() => {
+      if (!this.upstreams.size && !this.conns.size) this.onEmpty();
     }, EMPTY_EXIT_MS);
-  };
+  }
 
-  const upstreamFor = (req: AttachRequest): Upstream => {
+  stopEmptyTimer(): void {
+    clearTimeout(this.emptyTimer);
+  }
+
+  /** The real connection for a request: a live one with equal settings, or a new one. */
+  upstreamFor(req: AttachRequest): Upstream {
     const key = JSON.stringify({ spec: req.spec, stamp: req.stamp });
-    const found = upstreams.get(key);
+    const found = this.upstreams.get(key);
     if (found && !found.dead) return found;
-    // The callbacks below run only once the connection attempt is under way, after `up` is set.
-    let up: Upstream;
     const warnings: string[] = [];
-    const transport = new SshTransport(req.spec, {
-      warn: (m) => warnings.push(m),
-      persistentShell: false,
-      onLost: (reason) => drop(up, `lost: ${reason}`),
-    });
-    const ready = transport.connect().then(
+    const up: Upstream = { key, transport: undefined as never, ready: undefined as never, users: new Set(), persistMs: req.persistMs, warnings, attaches: 0 };
+    up.transport = new SshTransport(req.spec, { warn: (m) => warnings.push(m), persistentShell: false, onLost: (reason) => this.drop(up, `lost: ${reason}`) });
+    up.ready = up.transport.connect().then(
       async () => {
-        log(`${transport.label}: connected in ${Math.round(transport.connectMs ?? 0)} ms`);
+        log(`${up.transport.label}: connected in ${Math.round(up.transport.connectMs ?? 0)} ms`);
         // Every run asks whether it logged in as root (sudo or not): asked once here instead.
-        const r = await transport.exec(sh`id -u`, { sudo: false }).catch(() => undefined);
+        const r = await up.transport.exec(sh`id -u`, { sudo: false }).catch(() => undefined);
         if (r?.code === 0 && /^\d+$/.test(r.stdout.trim())) up.uid = Number(r.stdout.trim());
       },
       (e: unknown) => {
-        drop(up, `connect failed: ${e instanceof Error ? e.message : String(e)}`);
+        this.drop(up, `connect failed: ${e instanceof Error ? e.message : String(e)}`);
         throw e;
       },
     );
-    up = { key, transport, ready, users: new Set(), persistMs: req.persistMs, warnings, attaches: 0, parked: new Map() };
     up.ready.catch(() => undefined);
-    upstreams.set(key, up);
+    this.upstreams.set(key, up);
     return up;
-  };
+  }
 
-  const server = new Server({ hostKeys: [utils.generateKeyPairSync('ed25519').private] }, (conn: Connection) => {
-    conns.add(conn);
-    clearTimeout(emptyTimer);
+  /**
+   * Attach a local session: the real connection up (a kept one is first asked whether its server
+   * still answers: a dead one is replaced, not handed out), or the reason it failed.
+   */
+  async attach(conn: Connection, req: AttachRequest): Promise<{ up?: Upstream; status: AttachStatus }> {
+    let u = this.upstreamFor(req);
+    if (u.attaches > 0 && !(await u.ready.then(() => u.transport.ping(Math.min(u.transport.spec.connectTimeoutMs, 5000)), () => true))) {
+      this.drop(u, 'no answer to a keepalive');
+      u = this.upstreamFor(req);
+    }
+    try {
+      await u.ready;
+    } catch (e) {
+      const kind = e instanceof HostError && e.kind === 'failed' ? 'failed' : 'unreachable';
+      return { status: { ok: false, kind, message: e instanceof Error ? e.message : String(e) } };
+    }
+    u.persistMs = Math.max(u.persistMs, req.persistMs);
+    u.users.add(conn);
+    u.attaches++;
+    clearTimeout(u.timer);
+    return { up: u, status: { ok: true, warnings: u.warnings.splice(0), reused: u.attaches > 1, uid: u.uid } };
+  }
+
+  /** A local session ended: its connection is kept for its persist time. */
+  detach(conn: Connection, up: Upstream | undefined): void {
+    this.conns.delete(conn);
+    if (up && up.users.delete(conn) && up.users.size === 0 && !up.dead) {
+      up.timer = setTimeout(() => this.drop(up, `idle for ${up.persistMs / 1000} s`), up.persistMs);
+    }
+    this.checkEmpty();
+  }
+}
+
+export async function runKeeper(dir: string): Promise<number> {
+  const d = ensurePrivateDir(dir);
+  const keeperKey = readKeeperKey(d);
+  if (!keeperKey) throw new Error(`no keeper key in ${dir}: the keeper is started by the CLI`);
+  const key = keeperKey.parsed;
+  const file = path.join(dir, socketName());
+  let finish!: (code: number) => void;
+  const done = new Promise<number>((r) => (finish = r));
+  const keeper = new Keeper(() => shutdown('idle'));
+
+  const server = new ssh2.Server({ hostKeys: [keeperKey.raw] }, (conn: Connection) => {
+    keeper.conns.add(conn);
+    keeper.stopEmptyTimer();
     let up: Upstream | undefined;
     let gone = false;
     conn.on('error', () => undefined);
     conn.on('authentication', (ctx) => {
-      let req: AttachRequest | undefined;
-      try {
-        req = JSON.parse(ctx.username) as AttachRequest;
-      } catch {
-        // not ours
-      }
-      if (ctx.method !== 'none' || !req || req.v !== PERSIST_PROTOCOL || !req.spec) return ctx.reject(['none']);
-      const request = req;
-      void (async () => {
-        let u = upstreamFor(request);
-        // A kept connection is asked first whether its server still answers (a rebooted host,
-        // a dropped NAT entry): a dead one is replaced, not handed out.
-        if (u.attaches > 0 && !(await u.ready.then(() => u.transport.ping(Math.min(u.transport.spec.connectTimeoutMs, 5000)), () => true))) {
-          drop(u, 'no answer to a keepalive');
-          u = upstreamFor(request);
-        }
-        if (gone) return;
-        up = u;
-        u.persistMs = Math.max(u.persistMs, request.persistMs);
-        u.users.add(conn);
-        u.attaches++;
-        clearTimeout(u.timer);
-        ctx.accept();
-      })();
+      // Only a client that holds the keeper key (this user: the key is 0600 in a 0700 directory).
+      if (ctx.method !== 'publickey' || ctx.username !== KEEPER_USER || !isKey(key, ctx.key.data)) return ctx.reject(['publickey']);
+      if (ctx.signature && key.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(['publickey']);
+      ctx.accept();
     });
     conn.on('close', () => {
       gone = true;
-      conns.delete(conn);
-      if (up && up.users.delete(conn) && up.users.size === 0 && !up.dead) {
-        const u = up;
-        u.timer = setTimeout(() => drop(u, `idle for ${u.persistMs / 1000} s`), u.persistMs);
-      }
-      checkEmpty();
+      keeper.detach(conn, up);
     });
     conn.on('ready', () => {
       conn.on('session', (accept) => {
-        if (!up) return;
-        relaySession(accept(), up);
+        const session = accept();
+        session.on('subsystem', (acc, rej, info) => {
+          if (info.name !== ATTACH_SUBSYSTEM) return up ? relay(session, up, (c, cb) => c.subsys(info.name, cb), acc, rej) : rej?.();
+          if (up) return rej?.();
+          const ch = acc();
+          void readRequest(ch).then(async (req) => {
+            const r = req ? await keeper.attach(conn, req) : { status: { ok: false, kind: 'failed', message: 'malformed attach request' } as AttachStatus };
+            if (gone && r.up) keeper.detach(conn, r.up);
+            else up = r.up;
+            ch.write(JSON.stringify(r.status));
+            ch.exit(r.status.ok ? 0 : 1);
+            ch.end();
+          });
+        });
+        session.on('exec', (acc, rej, info) => (up ? relay(session, up, (c, cb) => execTracked(c, info.command, exits, cb), acc, rej) : rej?.()));
+        // Forwarded while the CLI's side is open (a command that may be killed keeps it open).
+        session.on('signal', (_acc, _rej, info) => signals.get(session)?.signal(info.name));
       });
     });
   });
-
-  // Another keeper may be starting (the CLI's lock prevents it; a hand-started one may not).
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(file, () => {
@@ -165,7 +189,9 @@ export async function runKeeper(dir: string): Promise<number> {
       resolve();
     });
   });
+  chmodSync(file, 0o600);
   const ino = lstatSync(file).ino;
+  d.close();
   // For whoever wants to stop it (by pid) or read its memory: `kill $(cat keeper.pid)`.
   const pidFile = path.join(dir, 'keeper.pid');
   writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
@@ -176,22 +202,13 @@ export async function runKeeper(dir: string): Promise<number> {
     if (stopping) return;
     stopping = true;
     log(`exiting: ${why}`);
-    clearTimeout(emptyTimer);
-    for (const up of [...upstreams.values()]) drop(up, why);
-    for (const c of conns) c.end();
-    clearTimeout(emptyTimer); // drop() may have armed it again
+    keeper.stopEmptyTimer();
+    for (const up of [...keeper.upstreams.values()]) keeper.drop(up, why);
+    for (const c of keeper.conns) c.end();
+    keeper.stopEmptyTimer(); // drop() may have armed it again
     server.close();
-    // Each on its own: closing the server may already have removed the socket.
-    try {
-      if (lstatSync(file).ino === ino) unlinkSync(file);
-    } catch {
-      // already gone
-    }
-    try {
-      if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) unlinkSync(pidFile);
-    } catch {
-      // already gone
-    }
+    removeIfOurs(file, () => lstatSync(file).ino === ino);
+    removeIfOurs(pidFile, () => readFileSync(pidFile, 'utf8').trim() === String(process.pid));
     // Give the closes a moment to reach the servers, then go (a ref'd timer: with nothing
     // else left the process would otherwise end before runKeeper returns, exit status 13).
     setTimeout(() => finish(0), 200);
@@ -199,76 +216,70 @@ export async function runKeeper(dir: string): Promise<number> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => undefined); // the CLI's terminal closing is not our business
-  checkEmpty();
+  keeper.checkEmpty();
   return done;
 }
 
-type ExitInfo = [number | null, string?, boolean?, string?];
-/** Exit status per real channel, recorded as soon as it arrives (see open()). */
+function removeIfOurs(file: string, ours: () => boolean): void {
+  try {
+    if (ours()) unlinkSync(file);
+  } catch {
+    // already gone
+  }
+}
+
+/** The attach request on its channel: bounded, parsed, its shape checked. Undefined if malformed. */
+function readRequest(ch: ServerChannel): Promise<AttachRequest | undefined> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    ch.on('data', (b: Buffer) => {
+      size += b.length;
+      if (size <= MAX_REQUEST_BYTES) parts.push(b);
+    });
+    ch.on('end', () => {
+      if (size > MAX_REQUEST_BYTES) return resolve(undefined);
+      try {
+        const r = JSON.parse(Buffer.concat(parts).toString('utf8')) as AttachRequest;
+        const ok = r && typeof r.spec === 'object' && r.spec !== null && typeof r.spec.host === 'string' && Array.isArray(r.stamp) && typeof r.persistMs === 'number';
+        resolve(ok ? r : undefined);
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
+}
+
+/** Exit status per real channel, recorded as soon as it arrives (./channel.ts execTracked). */
 const exits = new WeakMap<ClientChannel, ExitInfo>();
-const closedChannels = new WeakSet<ClientChannel>();
+/** The real channel a local session relays to, for its signal requests. */
+const signals = new WeakMap<ssh2.Session, ClientChannel>();
 
-/** A parked root shell of this command, if one is alive (see PARK_MAGIC). */
-function takeParked(up: Upstream, command: string): ClientChannel | undefined {
-  const list = up.parked.get(command) ?? [];
-  for (let ch = list.pop(); ch; ch = list.pop()) if (!closedChannels.has(ch)) return ch;
-  return undefined;
-}
-
-interface Relay {
-  real: ClientChannel;
-  park(): void;
-}
-
-/** Relay one local session channel (exec or subsystem) to the real connection. */
-function relaySession(session: ssh2.Session, up: Upstream): void {
-  let relay: Relay | undefined;
-  session.on('signal', (_accept, _reject, info) => {
-    if (relay) sendSignal(relay.real, info.name);
-  });
-  session.on('window-change', (_accept, reject, info) => {
-    if (relay && info.rows === 0 && info.cols === 0 && info.width === PARK_MAGIC && info.height === PARK_MAGIC) relay.park();
-    else reject?.();
-  });
-  session.on('exec', (accept, reject, info) => {
-    if (info.command === STATUS_COMMAND) {
-      const ch = accept();
-      const reply = (s: AttachStatus): void => {
-        ch.write(JSON.stringify(s));
-        ch.exit(s.ok ? 0 : 1);
-        ch.end();
-      };
-      up.ready.then(
-        () => {
-          reply({ ok: true, warnings: up.warnings.splice(0), reused: up.attaches > 1, uid: up.uid });
-        },
-        (e: unknown) => {
-          const kind = e instanceof HostError && e.kind === 'failed' ? 'failed' : 'unreachable';
-          reply({ ok: false, kind, message: e instanceof Error ? e.message : String(e) });
-        },
-      );
-      return;
+/** Open the real channel (retrying a refusal), then join it to the local one. */
+function relay(session: ssh2.Session, up: Upstream, start: (client: SshClient, cb: (err: Error | undefined, ch: ClientChannel) => void) => void, accept: () => ServerChannel, reject?: () => void): void {
+  void (async () => {
+    let real: ClientChannel;
+    try {
+      await up.ready;
+      const client = await up.transport.sshClient();
+      real = await openWithRetry<ClientChannel>((cb) => start(client, cb), () => up.dead);
+    } catch {
+      return reject?.();
     }
-    const parked = takeParked(up, info.command);
-    if (parked) {
-      const local = accept();
-      if (local) relay = bind(up, info.command, parked, local);
-      return;
-    }
-    void open(up, (client, cb) => client.exec(info.command, cb), accept, reject, (real, local) => (relay = bind(up, info.command, real, local)));
-  });
-  session.on('subsystem', (accept, reject, info) => {
-    void open(up, (client, cb) => client.subsys(info.name, cb), accept, reject, (real, local) => (relay = bind(up, undefined, real, local)));
-  });
+    real.on('error', () => undefined);
+    const local = accept();
+    if (!local) return void real.close();
+    signals.set(session, real);
+    bind(real, local);
+  })();
 }
 
 /** Join a local channel and a real one: data both ways, stderr, EOF, exit status, close. */
-function bind(up: Upstream, command: string | undefined, real: ClientChannel, local: ServerChannel): Relay {
-  let parked = false;
+function bind(real: ClientChannel, local: ServerChannel): void {
   real.pipe(local, { end: false });
   real.stderr.pipe(local.stderr, { end: false });
   local.pipe(real);
-  const onRealClose = (): void => {
+  real.on('close', () => {
     const exit = exits.get(real);
     if (exit) {
       const [code, signal, dump, desc] = exit;
@@ -276,78 +287,7 @@ function bind(up: Upstream, command: string | undefined, real: ClientChannel, lo
       else if (signal) local.exit(signal, !!dump, desc ?? '');
     }
     local.end();
-  };
-  real.on('close', onRealClose);
-  local.on('close', () => {
-    if (!parked) real.close();
   });
+  local.on('close', () => real.close());
   local.on('error', () => undefined);
-  return {
-    real,
-    park(): void {
-      // Only an exec channel (the CLI's idle root shell), only while the connection lives.
-      if (parked || command === undefined || up.dead || closedChannels.has(real)) return;
-      parked = true;
-      real.unpipe(local);
-      real.stderr.unpipe(local.stderr);
-      local.unpipe(real);
-      real.pause();
-      real.stderr.pause();
-      real.off('close', onRealClose);
-      const list = (up.parked.get(command) ?? []).filter((ch) => !closedChannels.has(ch));
-      list.push(real);
-      // Concurrent runs each leave one: a few are kept, the oldest ends.
-      while (list.length > MAX_PARKED) list.shift()!.close();
-      up.parked.set(command, list);
-      local.close();
-    },
-  };
-}
-
-async function open(
-  up: Upstream,
-  start: (client: SshClient, cb: (err: Error | undefined, ch: ClientChannel) => void) => void,
-  accept: () => ServerChannel,
-  reject: () => void,
-  opened: (real: ClientChannel, local: ServerChannel) => void,
-): Promise<void> {
-  let client: SshClient;
-  try {
-    await up.ready;
-    client = await up.transport.sshClient();
-  } catch {
-    return reject();
-  }
-  for (let attempt = 1; ; attempt++) {
-    // The exit status is listened for inside the callback: a fast command's exit can arrive
-    // in the same read as the open confirmation (see SshTransport.run).
-    const res = await new Promise<{ err?: Error; ch?: ClientChannel }>((resolve) => {
-      try {
-        start(client, (err, ch) => {
-          if (!err) {
-            ch.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => exits.set(ch, [code, signal, dump, desc]));
-            ch.on('close', () => closedChannels.add(ch));
-            ch.on('error', () => undefined);
-          }
-          resolve({ err, ch });
-        });
-      } catch (e) {
-        resolve({ err: e as Error });
-      }
-    });
-    if (res.err || !res.ch) {
-      if (attempt < OPEN_ATTEMPTS && /channel open failure/i.test(res.err?.message ?? '') && !up.dead) {
-        await new Promise((r) => setTimeout(r, Math.min(10 * attempt, 100)));
-        continue;
-      }
-      return reject();
-    }
-    const local = accept();
-    if (!local) {
-      res.ch.close();
-      return;
-    }
-    opened(res.ch, local);
-    return;
-  }
 }

@@ -2,17 +2,23 @@
 // becoming root), fed one command at a time, so that a command costs one `sh -c` on the host
 // instead of a new SSH session channel (sshd forks a session, starts the login shell) plus a
 // sudo (reads sudoers, logs, PAM) every time. On a no-op run almost every remote call is a
-// short read-only check, and those costs dominated (see bench/README or the commit log).
+// short read-only check, and those costs dominated.
 //
 // Protocol: the controller writes one line per command into the shell's stdin:
 //
-//   sh -c '<command>' </dev/null; __pv=$?; printf '\n%s:e\n' <B> >&2; printf '\n%s:%s\n' <B> "$__pv"
+//   setsid sh -c '<command>' </dev/null & __pv=$!; wait $__pv; <status> ; <markers>
 //
-// (with stdin: `base64 -d <<'<B>_in' | sh -c '<command>'; ...` followed by the base64 lines and
-// the terminator). <B> is 128 random bits drawn per shell, so no output can forge it. The
-// command's stdout and stderr flow on the channel's own two streams; each ends at its marker
-// line (the leading newline of the marker is ours and removed). `sh -c` per command keeps the
-// semantics of a plain exec: its own $$, exit, cd, set, umask, traps and environment stay in it.
+// (with stdin: `base64 -d <<'<B>_in' | setsid sh -c '<command>' & ...` followed by the base64
+// lines and the terminator). <B> is 128 random bits drawn per shell, so no output can forge it.
+// The command's stdout and stderr flow on the channel's own two streams; each ends at its marker
+// line `<B>:<exit code>:<left>` (the leading newline of the marker is ours and removed). `sh -c`
+// per command keeps the semantics of a plain exec: its own $$, exit, cd, set, umask, traps and
+// environment stay in it.
+//
+// A command runs in a process group of its own (setsid), so the shell can tell whether it left
+// anything running (`kill -0 -<group>`): such a job still holds the shell's stdout and stderr
+// and could write into a later command's output. Then <left> is 1 and the shell is closed after
+// this command (the next one starts a new shell), as an exec channel's end would cut it off.
 //
 // Differences from an exec channel, and why they are acceptable:
 // - A command killed by a signal reports the shell's 128+N as its code, not a signal name.
@@ -21,10 +27,11 @@
 // - A command's timeout ends the shell (its channel is killed and closed, as an exec channel's
 //   would be): the result is code null, signal 'TIMEOUT', with the output so far; the next
 //   command starts a new shell.
-// - Anything a command leaves running with the shell's stdout/stderr open could write after the
-//   marker; such a command would also hold an exec channel open forever, so none does.
+// - A job that leaves its process group (a daemon calling setsid itself) and keeps the shell's
+//   stdout open is not seen; daemons detach their output, and an exec channel would hang on it.
 import { randomBytes } from 'node:crypto';
 import type { ClientChannel } from 'ssh2';
+import { killChannel } from './channel.js';
 import { q } from './quote.js';
 import type { ExecResult } from './types.js';
 
@@ -37,7 +44,7 @@ class Collector {
   done = false;
   /** Everything before the marker (set once done). */
   body = Buffer.alloc(0);
-  /** The rest of the marker line (the exit code on stdout), once done. */
+  /** The rest of the marker line (`<exit code>:<left>` on stdout), once done. */
   rest = '';
 
   constructor(private readonly marker: Buffer) {}
@@ -96,21 +103,18 @@ export class RemoteShell {
   /** Commands run through this shell (instrumentation). */
   commands = 0;
 
-  /**
-   * `ch` runs `sh -s` (or `sudo ... sh -s`); `ready()` must resolve before the first run().
-   * `kill` ends the channel's process when a command times out (a KILL signal request).
-   */
-  constructor(
-    private readonly ch: ClientChannel,
-    private readonly kill: (ch: ClientChannel) => void = () => {},
-  ) {
+  /** `ch` runs `sh -s` (or `sudo ... sh -s`); `ready()` must resolve before the first run(). */
+  constructor(private readonly ch: ClientChannel) {
     this.out = new Collector(Buffer.from(`\n${this.boundary}:`));
     this.err = new Collector(Buffer.from(`\n${this.boundary}:`));
+    // Output while no command runs belongs to none: dropped.
     ch.on('data', (d: Buffer) => {
+      if (!this.current) return;
       this.out.push(d);
       this.settle();
     });
     ch.stderr.on('data', (d: Buffer) => {
+      if (!this.current) return;
       this.err.push(d);
       this.settle();
     });
@@ -146,7 +150,9 @@ export class RemoteShell {
       };
       this.out.reset();
       this.err.reset();
-      this.ch.write(`printf '\\n%s:e\\n' ${this.boundary} >&2; printf '\\n%s:%s\\n' ${this.boundary} 0\n`);
+      // setsid (util-linux, busybox) when the host has it; without it nothing is detected.
+      const setsid = `if command -v setsid >/dev/null 2>&1; then __pvs=setsid; else __pvs=; fi`;
+      this.ch.write(`${setsid}; printf '\\n%s:e\\n' ${this.boundary} >&2; printf '\\n%s:%s\\n' ${this.boundary} 0:0\n`);
     });
   }
 
@@ -155,15 +161,17 @@ export class RemoteShell {
     if (this.current) return Promise.reject(new Error('remote shell busy'));
     if (this.closedReason) return Promise.reject(new Error(this.closedReason));
     this.commands++;
-    const end = `__pv=$?; printf '\\n%s:e\\n' ${this.boundary} >&2; printf '\\n%s:%s\\n' ${this.boundary} "$__pv"\n`;
+    const end =
+      `__pv=$!; wait $__pv; __pr=$?; __pl=0; kill -0 -$__pv 2>/dev/null && __pl=1; ` +
+      `printf '\\n%s:e\\n' ${this.boundary} >&2; printf '\\n%s:%s:%s\\n' ${this.boundary} "$__pr" "$__pl"\n`;
     let line: string;
     if (stdin === undefined || stdin.length === 0) {
-      line = `sh -c ${q(text)} </dev/null; ${end}`;
+      line = `$__pvs sh -c ${q(text)} </dev/null & ${end}`;
     } else {
       const b64 = (Buffer.isBuffer(stdin) ? stdin : Buffer.from(stdin, 'utf8')).toString('base64');
       const lines: string[] = [];
       for (let i = 0; i < b64.length; i += 65536) lines.push(b64.slice(i, i + 65536));
-      line = `base64 -d <<'${this.boundary}_in' | sh -c ${q(text)}; ${end}${lines.join('\n')}\n${this.boundary}_in\n`;
+      line = `base64 -d <<'${this.boundary}_in' | $__pvs sh -c ${q(text)} & ${end}${lines.join('\n')}\n${this.boundary}_in\n`;
     }
     return new Promise<ExecResult>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -188,8 +196,7 @@ export class RemoteShell {
           this.closedReason ??= 'a command timed out';
           resolve({ stdout: this.out.partial().toString('utf8'), stderr: this.err.partial().toString('utf8'), code: null, signal: 'TIMEOUT' });
           try {
-            this.kill(this.ch);
-            this.ch.close();
+            killChannel(this.ch);
           } catch {
             /* already gone */
           }
@@ -198,21 +205,8 @@ export class RemoteShell {
     });
   }
 
-  /**
-   * Hand the idle shell back to the connection keeper (./persist.ts) instead of ending it: the
-   * next run's root shell is this one, without a new channel and sudo. `request` sends the
-   * keeper's park request on the channel. Only when idle; afterwards the shell is closed here.
-   */
-  park(request: (ch: ClientChannel) => void): boolean {
-    if (this.current || this.closedReason) return false;
-    this.closedReason = 'the remote shell was parked';
-    request(this.ch);
-    return true;
-  }
-
-  close(): void {
-    if (this.closedReason === 'the remote shell was parked') return;
-    this.closedReason ??= 'the remote shell was closed';
+  close(why = 'the remote shell was closed'): void {
+    this.closedReason ??= why;
     try {
       this.ch.end();
     } catch {
@@ -224,12 +218,18 @@ export class RemoteShell {
     if (!this.current || !this.out.done || !this.err.done) return;
     const p = this.current;
     this.current = undefined;
-    const code = /^\d+$/.test(this.out.rest) ? Number(this.out.rest) : null;
+    const m = /^(\d+):([01])$/.exec(this.out.rest);
     const stdout = this.out.body.toString('utf8');
     const stderr = this.err.body.toString('utf8');
     this.out.reset();
     this.err.reset();
-    p.resolve(code === null ? { stdout, stderr, code: null, signal: 'UNKNOWN' } : { stdout, stderr, code });
+    // A job left running could write into the next command: this shell takes no more.
+    // Closed, not ended: sshd would keep the channel open while the job holds its output.
+    if (m?.[2] === '1') {
+      this.closedReason ??= 'a command left a job running';
+      this.ch.close();
+    }
+    p.resolve(m ? { stdout, stderr, code: Number(m[1]) } : { stdout, stderr, code: null, signal: 'UNKNOWN' });
   }
 
   private fail(reason: string): void {

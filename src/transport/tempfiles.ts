@@ -1,10 +1,19 @@
 // Leftovers of interrupted uploads: `.<name>.provision-tmp-<random>` files (e.g. after a SIGKILL).
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
 import { HostError } from '../errors.js';
 import { sh } from './quote.js';
 import type { Transport } from './types.js';
 
 /** The `find -name` pattern of upload temp files. */
 export const TEMP_FILE_GLOB = '.*.provision-tmp-*';
+
+/** The temp file an upload writes before the rename: `.<name>.provision-tmp-<random>` next to the target. */
+export function tempPathFor(target: string): string {
+  const dir = posix.dirname(target);
+  const base = posix.basename(target).slice(0, 180);
+  return posix.join(dir, `.${base}.provision-tmp-${randomBytes(6).toString('hex')}`);
+}
 
 export interface StaleTempOptions {
   /** Look (and remove) as root. */
