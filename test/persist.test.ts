@@ -171,6 +171,7 @@ describe('connection keeper', { skip }, () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as { port: number }).port;
     try {
+      await withTransport(d.spec({ user: TEST_USER }), persist, sshConnection); // the keeper is up: only the connection is timed
       const spec = d.spec({ user: TEST_USER, port, connectTimeoutMs: 3000 });
       const warned: string[] = [];
       const t0 = Date.now();

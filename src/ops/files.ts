@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { sh, raw, type Shell } from '../transport/quote.js';
+import { tempPathFor } from '../transport/tempfiles.js';
 import type { ExecResult } from '../transport/types.js';
 import type { OpContext, Plan } from './types.js';
 import { OpError } from './types.js';
@@ -114,8 +115,7 @@ export async function writeFile(ctx: OpContext, spec: FileSpec): Promise<void> {
     await ctx.transport.put(spec.path, spec.content!, opts);
     return;
   }
-  const dir = path.posix.dirname(spec.path);
-  const candidate = path.posix.join(dir, `.${path.posix.basename(spec.path)}.provision-tmp-${randomBytes(4).toString('hex')}`);
+  const candidate = tempPathFor(spec.path);
   await ctx.transport.put(candidate, spec.content!, opts);
   const v = await ctx.transport.exec(spec.validate(candidate));
   if (v.code !== 0) {

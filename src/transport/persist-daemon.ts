@@ -144,44 +144,7 @@ export async function runKeeper(dir: string): Promise<number> {
   const done = new Promise<number>((r) => (finish = r));
   const keeper = new Keeper(() => shutdown('idle'));
 
-  const server = new ssh2.Server({ hostKeys: [keeperKey.raw] }, (conn: Connection) => {
-    keeper.conns.add(conn);
-    keeper.stopEmptyTimer();
-    let up: Upstream | undefined;
-    let gone = false;
-    conn.on('error', () => undefined);
-    conn.on('authentication', (ctx) => {
-      // Only a client that holds the keeper key (this user: the key is 0600 in a 0700 directory).
-      if (ctx.method !== 'publickey' || ctx.username !== KEEPER_USER || !isKey(key, ctx.key.data)) return ctx.reject(['publickey']);
-      if (ctx.signature && key.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(['publickey']);
-      ctx.accept();
-    });
-    conn.on('close', () => {
-      gone = true;
-      keeper.detach(conn, up);
-    });
-    conn.on('ready', () => {
-      conn.on('session', (accept) => {
-        const session = accept();
-        session.on('subsystem', (acc, rej, info) => {
-          if (info.name !== ATTACH_SUBSYSTEM) return up ? relay(session, up, (c, cb) => c.subsys(info.name, cb), acc, rej) : rej?.();
-          if (up) return rej?.();
-          const ch = acc();
-          void readRequest(ch).then(async (req) => {
-            const r = req ? await keeper.attach(conn, req) : { status: { ok: false, kind: 'failed', message: 'malformed attach request' } as AttachStatus };
-            if (gone && r.up) keeper.detach(conn, r.up);
-            else up = r.up;
-            ch.write(JSON.stringify(r.status));
-            ch.exit(r.status.ok ? 0 : 1);
-            ch.end();
-          });
-        });
-        session.on('exec', (acc, rej, info) => (up ? relay(session, up, (c, cb) => execTracked(c, info.command, exits, cb), acc, rej) : rej?.()));
-        // Forwarded while the CLI's side is open (a command that may be killed keeps it open).
-        session.on('signal', (_acc, _rej, info) => signals.get(session)?.signal(info.name));
-      });
-    });
-  });
+  const server = new ssh2.Server({ hostKeys: [keeperKey.raw] }, (conn: Connection) => serve(keeper, key, conn));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(file, () => {
@@ -218,6 +181,46 @@ export async function runKeeper(dir: string): Promise<number> {
   process.on('SIGHUP', () => undefined); // the CLI's terminal closing is not our business
   keeper.checkEmpty();
   return done;
+}
+
+/** One local session: logs in with the keeper key, attaches once, then its channels are relayed. */
+function serve(keeper: Keeper, key: ssh2.ParsedKey, conn: Connection): void {
+  keeper.conns.add(conn);
+  keeper.stopEmptyTimer();
+  let up: Upstream | undefined;
+  let gone = false;
+  conn.on('error', () => undefined);
+  conn.on('authentication', (ctx) => {
+    // Only a client that holds the keeper key (this user: the key is 0600 in a 0700 directory).
+    if (ctx.method !== 'publickey' || ctx.username !== KEEPER_USER || !isKey(key, ctx.key.data)) return ctx.reject(['publickey']);
+    if (ctx.signature && key.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(['publickey']);
+    ctx.accept();
+  });
+  conn.on('close', () => {
+    gone = true;
+    keeper.detach(conn, up);
+  });
+  conn.on('ready', () => {
+    conn.on('session', (accept) => {
+      const session = accept();
+      session.on('subsystem', (acc, rej, info) => {
+        if (info.name !== ATTACH_SUBSYSTEM) return up ? relay(session, up, (c, cb) => c.subsys(info.name, cb), acc, rej) : rej?.();
+        if (up) return rej?.();
+        const ch = acc();
+        void readRequest(ch).then(async (req) => {
+          const r = req ? await keeper.attach(conn, req) : { status: { ok: false, kind: 'failed', message: 'malformed attach request' } as AttachStatus };
+          if (gone && r.up) keeper.detach(conn, r.up);
+          else up = r.up;
+          ch.write(JSON.stringify(r.status));
+          ch.exit(r.status.ok ? 0 : 1);
+          ch.end();
+        });
+      });
+      session.on('exec', (acc, rej, info) => (up ? relay(session, up, (c, cb) => execTracked(c, info.command, exits, cb), acc, rej) : rej?.()));
+      // Forwarded while the CLI's side is open (a command that may be killed keeps it open).
+      session.on('signal', (_acc, _rej, info) => signals.get(session)?.signal(info.name));
+    });
+  });
 }
 
 function removeIfOurs(file: string, ours: () => boolean): void {

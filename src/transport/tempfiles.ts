@@ -1,4 +1,5 @@
-// Leftovers of interrupted uploads: `.<name>.provision-tmp-<random>` files (e.g. after a SIGKILL).
+// Upload temp files: the one namer (`.<name>.provision-tmp-<random>` next to the target, used by
+// every upload and by validated writes) and the leftovers of interrupted ones (e.g. after a SIGKILL).
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { HostError } from '../errors.js';
