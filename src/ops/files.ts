@@ -7,6 +7,7 @@ import { sh, raw, type Shell } from '../transport/quote.js';
 import { tempPathFor } from '../transport/tempfiles.js';
 import type { ExecResult } from '../transport/types.js';
 import type { OpContext, Plan } from './types.js';
+import { parseMode as parseFileMode } from '../transport/index.js';
 import { OpError } from './types.js';
 import { run, fact } from './remote.js';
 import { file, fileContent, type RemoteStat } from '../facts/file.js';
@@ -34,10 +35,14 @@ export function remoteRead(ctx: OpContext, p: string): Promise<string | null> {
   return fact(ctx, fileContent, p);
 }
 
+/** A file mode option ("0644") as a number: the transport's parser, failing as an operation does. */
 export function parseMode(mode: string | undefined): number | undefined {
   if (mode === undefined) return undefined;
-  if (!/^0?[0-7]{3,4}$/.test(mode)) throw new OpError(`file mode ${JSON.stringify(mode)} is not an octal string like "0644"`);
-  return parseInt(mode, 8);
+  try {
+    return parseFileMode(mode);
+  } catch {
+    throw new OpError(`file mode ${JSON.stringify(mode)} is not an octal string like "0644"`);
+  }
 }
 
 function sha256(content: string | Buffer): string {
@@ -174,24 +179,31 @@ export function withBlock(text: string, marker: string, block: string): string {
   return out.length ? out.join('\n') + '\n' : '';
 }
 
-export async function planBlock(ctx: OpContext, spec: BlockSpec): Promise<Plan> {
-  const before = (await remoteRead(ctx, spec.path)) ?? '';
-  const after = withBlock(before, spec.marker, spec.block);
+/**
+ * An edit of a text file's content (a block, a line): the plan that writes `after` over
+ * `before`, keeping the file's mode and owner (a new file: `newMode`, root).
+ */
+async function planEdit(ctx: OpContext, path: string, edit: (before: string) => string, o: { message?: string; newMode?: string } = {}): Promise<Plan> {
+  const before = (await remoteRead(ctx, path)) ?? '';
+  const after = edit(before);
   if (before === after) return { changed: false };
   return {
     changed: true,
-    message: `block ${spec.marker}`,
-    diff: ctx.diff ? unifiedDiff(spec.path, before, after) : undefined,
+    message: o.message,
+    diff: ctx.diff ? unifiedDiff(path, before, after) : undefined,
     apply: async () => {
-      // Keep the file's own mode/owner; default 0644 root for new files.
-      const st = await remoteStat(ctx, spec.path);
-      await ctx.transport.put(spec.path, after, {
-        mode: st.exists ? '0' + st.mode!.toString(8) : spec.mode ?? '0644',
+      const st = await remoteStat(ctx, path);
+      await ctx.transport.put(path, after, {
+        mode: st.exists ? '0' + st.mode!.toString(8) : o.newMode ?? '0644',
         owner: st.owner ?? 'root',
         group: st.group ?? 'root',
       });
     },
   };
+}
+
+export function planBlock(ctx: OpContext, spec: BlockSpec): Promise<Plan> {
+  return planEdit(ctx, spec.path, (before) => withBlock(before, spec.marker, spec.block), { message: `block ${spec.marker}`, newMode: spec.mode });
 }
 
 export interface LineSpec {
@@ -234,20 +246,6 @@ export function withLine(text: string, regexp: RegExp | string | undefined, line
   return lines.join('\n') + '\n';
 }
 
-export async function planLine(ctx: OpContext, spec: LineSpec): Promise<Plan> {
-  const before = (await remoteRead(ctx, spec.path)) ?? '';
-  const after = withLine(before, spec.regexp, spec.line, spec.state);
-  if (before === after) return { changed: false };
-  return {
-    changed: true,
-    diff: ctx.diff ? unifiedDiff(spec.path, before, after) : undefined,
-    apply: async () => {
-      const st = await remoteStat(ctx, spec.path);
-      await ctx.transport.put(spec.path, after, {
-        mode: st.exists ? '0' + st.mode!.toString(8) : '0644',
-        owner: st.owner ?? 'root',
-        group: st.group ?? 'root',
-      });
-    },
-  };
+export function planLine(ctx: OpContext, spec: LineSpec): Promise<Plan> {
+  return planEdit(ctx, spec.path, (before) => withLine(before, spec.regexp, spec.line, spec.state));
 }
