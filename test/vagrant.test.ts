@@ -26,11 +26,11 @@ const ALL = process.env.PROVISION_VAGRANT_ALL === '1';
 const HOSTS = ALL ? Object.keys(VM_PORTS) : CI_VMS;
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const plugin = () => /vagrant-libvirt/.test(spawnSync('vagrant', ['plugin', 'list'], { encoding: 'utf8', env: { ...process.env, VAGRANT_CHECKPOINT_DISABLE: '1' } }).stdout ?? '');
-// Opt-in until the VM run has passed end to end on this machine within CI's time (see the
-// README, "Vagrant VMs"): `npm run test:vagrant` or PROVISION_VAGRANT_E2E=1 runs it.
+// Opt-in until the VM run has passed end to end on this machine within CI's time
+// (docs/benchmarks.md, "Vagrant VMs"): `npm run test:vagrant` or PROVISION_VAGRANT_E2E=1 runs it.
 const skip =
   process.env.PROVISION_VAGRANT_E2E !== '1'
-    ? 'VM e2e not in npm test yet: under QEMU TCG on 2 shared cores it has not passed end to end within CI time; run it with npm run test:vagrant (PROVISION_VAGRANT_E2E=1)'
+    ? 'VM e2e not in npm test yet: it has never run to the end here (box built and added with vagrant box add; vagrant up on QEMU TCG, the converge and the failover on VMs not yet run); npm run test:vagrant runs it'
     : process.platform !== 'linux' || process.getuid?.() !== 0
       ? 'the Vagrant VMs need root on Linux'
       : !has('qemu-system-x86_64') || !has('libvirtd') || !has('vagrant')
