@@ -10,6 +10,7 @@ import { resolvePlaybook, type CliValues, type Io } from './options.js';
 import { existsSync } from 'node:fs';
 import { loadPlaybook } from '../runner/playbook.js';
 import { outsideRoleFiles, typecheckRoles } from '../runner/role-typecheck.js';
+import { inventorySources } from './args.js';
 
 export function formatFinding(f: Finding): string {
   const where = f.pos ? `${f.pos.file}${f.pos.line ? `:${f.pos.line}` : ''}${f.pos.col ? `:${f.pos.col}` : ''}: ` : '';
@@ -18,18 +19,19 @@ export function formatFinding(f: Finding): string {
 }
 
 export async function checkCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
-  if (positionals.length < 1 || positionals.length > 2) throw new InputError('usage: provision check <inventory> [playbook] [--show] [--json]', { file: '<command line>' });
-  const inv = await loadInventory(path.resolve(positionals[0]));
-  const roleErrors = await checkRoles(positionals[1], io);
+  const { sources, rest } = inventorySources(positionals, values, { mayBePlaybook: true });
+  if (rest.length > 1) throw new InputError('usage: provision check [-i] <inventory> [playbook] [--show] [--json]', { file: '<command line>' });
+  const inv = await loadInventory(sources);
+  const roleErrors = await checkRoles(rest[0], io);
   // Connection settings are input too: a bad address, port or user is reported at file:line:col.
   validateConnectionVars(inv);
   // Findings name the file, line and column where the value was written (inventory, group_vars/, host_vars/).
   const hosts = [...inv.hosts.values()];
   // The HA rules apply to an inventory that describes an HA layout (as a run decides).
   const hasHa = hosts.some((h) => h.vars.ha !== undefined || h.vars.vrrp_instances !== undefined) || inv.groups.has('lb');
-  const findings = [...(hasHa ? checkTopology(hosts, { baseDir: path.dirname(inv.file), resolvePos: (p) => varPosition(inv, p) }) : []), ...roleErrors];
+  const findings = [...(hasHa ? checkTopology(hosts, { baseDir: inv.dir ?? path.dirname(inv.file), resolvePos: (p) => varPosition(inv, p) }) : []), ...roleErrors];
   // --show: the VRRP layout as the configs will render it (when the model can be built at all).
-  const model = values.show ? buildTopology(hosts, { baseDir: path.dirname(inv.file) }).model : undefined;
+  const model = values.show ? buildTopology(hosts, { baseDir: inv.dir ?? path.dirname(inv.file) }).model : undefined;
   const plan = model ? haPlan(model) : undefined;
   if (values.json) io.out(JSON.stringify(redactDeep(values.show ? { findings, plan: plan ?? null } : findings), null, 2));
   else {

@@ -1,11 +1,13 @@
 import { EXIT, InputError } from '../errors.js';
 import { factsSummary } from '../facts/index.js';
 import { openSession } from './session.js';
+import { inventorySources } from './args.js';
 import type { CliValues, Io } from './options.js';
 
 export async function factsCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
-  if (positionals.length !== 1) throw new InputError('usage: provision facts <inventory> [--limit PATTERN] [--json]', { file: '<command line>' });
-  const session = await openSession(positionals[0], values, io, ['nginx', 'keepalived', 'sshd', 'ssh']);
+  const { sources, rest } = inventorySources(positionals, values);
+  if (rest.length) throw new InputError('usage: provision facts [-i] <inventory> [--limit PATTERN] [--json]', { file: '<command line>' });
+  const session = await openSession(sources, values, io, ['nginx', 'keepalived', 'sshd', 'ssh']);
   const out: Record<string, unknown> = {};
   let failed = 0;
   try {

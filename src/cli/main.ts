@@ -1,7 +1,8 @@
 // The command line: arguments, subcommands, exit codes. Everything else lives in the layers below.
 import { parseArgs } from 'node:util';
 import { EXIT, InputError, HostError } from '../errors.js';
-import { RUN_OPTIONS, type CliValues, type Io } from './options.js';
+import { type CliValues, type Io } from './options.js';
+import { ALL_OPTIONS } from './args.js';
 import { MAIN_HELP, COMMAND_HELP } from './help.js';
 import { redact } from '../report/redact.js';
 import { KEEPER_COMMAND } from '../transport/persist-names.js';
@@ -13,7 +14,7 @@ const defaultIo: Io = {
 };
 
 /** Commands other than a playbook run (`provision <inventory> [playbook]`). */
-export const SUBCOMMANDS = ['inventory', 'facts', 'check', 'verify', 'lab'];
+export const SUBCOMMANDS = ['inventory', 'facts', 'check', 'verify', 'lab', 'adhoc'];
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   // The connection keeper (src/transport/persist.ts), started by the CLI itself in the background.
@@ -24,14 +25,20 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     // `check` and `facts` take --json as a flag (print JSON), the other commands as --json FILE.
     const first = argv.find((a) => !a.startsWith('-'));
     const args = first === 'check' || first === 'facts' ? argv.map((a) => (a === '--json' ? '--json=-' : a)) : argv;
-    const parsed = parseArgs({ args, options: RUN_OPTIONS, allowPositionals: true, strict: true });
-    values = parsed.values as CliValues;
+    const parsed = parseArgs({ args, options: ALL_OPTIONS, allowPositionals: true, strict: true });
+    const { verbose, ...rest } = parsed.values;
+    // -v, -vv, -vvv as in Ansible: the count is the verbosity.
+    values = { ...(rest as CliValues), verbose: (verbose?.length ?? 0) > 0, verbosity: verbose?.length ?? 0 };
     positionals = parsed.positionals;
   } catch (e) {
     io.err(`provision: ${(e as Error).message}\nTry 'provision --help'.`);
     return EXIT.BAD_INPUT;
   }
   const sub = SUBCOMMANDS.includes(positionals[0]) ? positionals.shift()! : 'run';
+  if (values.version) {
+    io.out(await versionText());
+    return EXIT.OK;
+  }
   if (values.help) {
     io.out(sub === 'run' ? MAIN_HELP : COMMAND_HELP[sub]);
     return EXIT.OK;
@@ -39,9 +46,13 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   try {
     switch (sub) {
       case 'run':
-        if (positionals.length === 0) {
-          io.err(`provision: no inventory given\n\n${MAIN_HELP}`);
-          return EXIT.BAD_INPUT;
+        if (positionals.length === 0 && !values.inventory) {
+          const { findAnsibleCfg, cfgInventory } = await import('./args.js');
+          const cfg = findAnsibleCfg();
+          if (!cfg || !cfgInventory(cfg)?.length) {
+            io.err(`provision: no inventory given (-i INVENTORY, a positional one, or ansible.cfg's [defaults] inventory)\n\n${MAIN_HELP}`);
+            return EXIT.BAD_INPUT;
+          }
         }
         return await (await import('./run-command.js')).runCommand(positionals, values, io);
       case 'inventory':
@@ -52,6 +63,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await (await import('./check-command.js')).checkCommand(positionals, values, io);
       case 'verify':
         return await (await import('./verify-command.js')).verifyCommand(positionals, values, io);
+      case 'adhoc':
+        return await (await import('./adhoc-command.js')).adhocCommand(positionals, values, io);
       case 'lab':
         return await (await import('./lab-command.js')).labCommand(positionals, values, io);
     }
@@ -69,4 +82,13 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     if (process.env.PROVISION_DEBUG && e instanceof Error) io.err(redact(e.stack ?? ''));
     return EXIT.HOST_FAILED;
   }
+}
+
+/** --version: provision's version, and the Ansible it follows. */
+async function versionText(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  // src/cli/ when run from source, dist/src/cli/ when built.
+  const read = (rel: string) => readFile(new URL(rel, import.meta.url), 'utf8');
+  const pkg = JSON.parse(await read('../../package.json').catch(() => read('../../../package.json')).catch(() => '{}')) as { version?: string };
+  return `provision ${pkg.version ?? '?'}\n  reads Ansible inventories and playbooks as ansible-core 2.14 does (INI, YAML, directories, ansible.cfg)\n  node ${process.version}`;
 }

@@ -32,7 +32,7 @@ export const RUN_OPTIONS = {
   vagrant: { type: 'boolean' },
 } as const;
 
-export type CliValues = {
+export type CliValues = AnsibleValues & {
   check?: boolean;
   diff?: boolean;
   limit?: string[];
@@ -55,6 +55,28 @@ export type CliValues = {
   /** lab: the Vagrant VMs (libvirt) instead of the containers. */
   vagrant?: boolean;
 };
+
+/** What ansible-playbook's flags (src/cli/args.ts) add to the values. */
+export interface AnsibleValues {
+  inventory?: string[];
+  user?: string;
+  become?: boolean;
+  'become-user'?: string;
+  'ask-become-pass'?: boolean;
+  'ask-pass'?: boolean;
+  'private-key'?: string;
+  'key-file'?: string;
+  version?: boolean;
+  'list-hosts'?: boolean;
+  'list-tasks'?: boolean;
+  'list-tags'?: boolean;
+  'syntax-check'?: boolean;
+  'start-at-task'?: string;
+  'module-name'?: string;
+  args?: string;
+  /** How many -v were given. */
+  verbosity?: number;
+}
 
 export function splitList(values: string[] | undefined): string[] | undefined {
   if (!values) return undefined;

@@ -11,7 +11,7 @@ import type { HaModel } from '../topology/types.js';
 export async function checkRunPlan(session: Session): Promise<string> {
   const inv = session.inventory;
   try {
-    const model = deriveTopology([...inv.hosts.values()], { baseDir: path.dirname(inv.file) });
+    const model = deriveTopology([...inv.hosts.values()], { baseDir: inv.dir ?? path.dirname(inv.file) });
     return '\n' + formatPlan(haPlan(model, await knownTracking(session, model)));
   } catch (e) {
     // The run itself is over and reported; a plan that cannot be drawn must not fail it.

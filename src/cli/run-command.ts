@@ -14,25 +14,40 @@ import { formatFinding } from './check-command.js';
 import { ReadAhead, ReadAheadStore } from '../runner/read-ahead.js';
 import type { FactCall } from '../facts/fact.js';
 import { checkRunPlan } from './plan-after-check.js';
+import { inventorySources } from './args.js';
+import { listPlaybook, startAtTask, type ListMode } from './playbook-list.js';
+import { loadInventory } from '../inventory/index.js';
+
+const LIST_MODES: ListMode[] = ['syntax-check', 'list-hosts', 'list-tasks', 'list-tags'];
 
 /** The services the shipped roles look at: asked for in the one fact-gathering round trip. */
 const SERVICES = ['nginx', 'keepalived', 'chrony', 'firewalld', 'nftables'];
 
 export async function runCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
-  const [inventoryArg, playbookArg, ...rest] = positionals;
+  const { sources, rest: [playbookArg, ...rest] } = inventorySources(positionals, values, { mayBePlaybook: true });
   if (rest.length) throw new InputError(`unexpected arguments: ${rest.join(' ')}`, { file: '<command line>' });
+  const inventoryArg = sources.join(' -i ');
   // Everything that can be wrong with the input is found before the first connection.
-  const playbook = await loadPlaybook(resolvePlaybook(playbookArg));
+  let playbook = await loadPlaybook(resolvePlaybook(playbookArg));
   await preloadRoles(playbook);
   const extraVars = await parseExtraVars(values['extra-vars']);
   const forks = parseForks(values.forks);
-  const session = await openSession(inventoryArg, values, io, SERVICES);
+  const mode = LIST_MODES.find((m) => values[m]);
+  if (mode) {
+    // Listing connects to nothing: the inventory is read, no session is opened.
+    const inv = await loadInventory(sources);
+    const limit = new Set(matchHosts(inv, splitList(values.limit) ?? ['all']).map((h) => h.name));
+    io.out(listPlaybook(mode, playbook, inv, limit));
+    return EXIT.OK;
+  }
+  if (values['start-at-task'] !== undefined) playbook = startAtTask(playbook, values['start-at-task']);
+  const session = await openSession(sources, values, io, SERVICES);
   // The HA topology is checked before the first connection: a tie in priorities or a VIP
   // outside its subnet must stop the run, not reach two load balancers.
   const hosts = [...session.inventory.hosts.values()];
   const hasHa = hosts.some((h) => h.vars.ha !== undefined || h.vars.vrrp_instances !== undefined);
   if (hasHa) {
-    const findings = checkTopology(hosts, { baseDir: path.dirname(session.inventory.file), resolvePos: (p) => varPosition(session.inventory, p) });
+    const findings = checkTopology(hosts, { baseDir: session.inventory.dir ?? path.dirname(session.inventory.file), resolvePos: (p) => varPosition(session.inventory, p) });
     if (hasErrors(findings)) {
       for (const f of findings.filter((x) => x.severity === 'error')) io.err(formatFinding(f));
       io.err(`provision: the HA topology in ${session.inventory.file} has errors; nothing was run (details: provision check ${inventoryArg})`);

@@ -7,6 +7,7 @@ import { loadInventory, matchHosts, validateConnectionVars, placeHostError } fro
 import { InputError } from '../errors.js';
 import { TransportPool, SshTransport, connectionSpecFor, sh } from '../transport/index.js';
 import { FactCache, type SectionName } from '../facts/index.js';
+import { connectFlags, warnIgnoredVars, withFlags } from './connect-flags.js';
 import { splitList, hostKeyPolicy, type CliValues, type Io } from './options.js';
 import { DEFAULT_PERSIST_SECONDS, PersistClient } from '../transport/persist.js';
 
@@ -33,10 +34,12 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function openSession(inventoryPath: string, values: CliValues, io: Io, services: string[] = []): Promise<Session> {
-  const inventory = await loadInventory(path.resolve(inventoryPath));
+export async function openSession(sources: string | string[], values: CliValues, io: Io, services: string[] = []): Promise<Session> {
+  const inventory = await loadInventory(sources);
   const limit = splitList(values.limit);
   const hosts = matchHosts(inventory, limit ?? ['all']);
+  warnIgnoredVars(inventory, hosts, io);
+  const flags = await connectFlags(values);
   const persist = persistSeconds(values);
   const policy = values['host-key-checking'] ? hostKeyPolicy(values['host-key-checking']) : undefined;
   if (policy === 'off') io.err('WARNING: host key checking is off: any machine answering on these addresses will be trusted');
@@ -48,7 +51,8 @@ export async function openSession(inventoryPath: string, values: CliValues, io: 
     try {
       specs.set(
         h.name,
-        connectionSpecFor(h, {
+        connectionSpecFor(withFlags(h, flags), {
+          ...flags,
           hostKeyPolicy: policy,
           warn: (m) => {
             if (!warned.has(m)) io.err(`WARNING: ${m}`);

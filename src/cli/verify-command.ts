@@ -11,14 +11,16 @@ import { knownTracking } from './plan-after-check.js';
 import { haPlan } from '../topology/show.js';
 import { redact, redactDeep } from '../report/redact.js';
 import { openSession } from './session.js';
+import { inventorySources } from './args.js';
 import type { CliValues, Io } from './options.js';
 
 export async function verifyCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
-  if (positionals.length !== 1) throw new InputError('usage: provision verify <inventory> [--failover] [--json FILE] [--html FILE]', { file: '<command line>' });
+  const { sources, rest } = inventorySources(positionals, values);
+  if (rest.length) throw new InputError('usage: provision verify [-i] <inventory> [--failover] [--json FILE] [--html FILE]', { file: '<command line>' });
   // --limit does not apply: a VIP is only proven by looking at every LB and a probe.
-  const session = await openSession(positionals[0], { ...values, limit: undefined }, io);
+  const session = await openSession(sources, { ...values, limit: undefined }, io);
   const inv = session.inventory;
-  const model = deriveTopology([...inv.hosts.values()], { baseDir: path.dirname(inv.file) });
+  const model = deriveTopology([...inv.hosts.values()], { baseDir: inv.dir ?? path.dirname(inv.file) });
   const connect = (name: string) => {
     const h = inv.hosts.get(name);
     if (!h) throw new InputError(`host ${name} is in the HA model but not in the inventory`, { file: inv.file });
