@@ -123,6 +123,10 @@ test('a run with ansible-playbook flags: -i, -l, -C, -D, --start-at-task; ignore
   const bad = await cli(['-i', inv, site, '--start-at-task', 'Nope']);
   assert.equal(bad.code, 3);
   assert.match(bad.err, /--start-at-task "Nope": no task of that name/);
+  // A playbook alone, the inventory from ansible.cfg (written by the test above).
+  const viaCfg = await cli([site, '-l', 'db1', '--list-hosts'], { ANSIBLE_CONFIG: path.join(dir, 'ansible.cfg') });
+  assert.equal(viaCfg.code, 0, viaCfg.err);
+  assert.match(viaCfg.out, /play #2 \(all\): all\tTAGS: \[\]\n {4}pattern: \['all'\]\n {4}hosts \(1\):\n {6}db1/);
   const v = await cli(['--version']);
   assert.match(v.out, /^provision \d+\.\d+\.\d+/);
 });

@@ -107,10 +107,15 @@ export function looksLikePlaybook(file: string): boolean {
 export function inventorySources(positionals: string[], values: AnsibleValues, opts: { mayBePlaybook?: boolean } = {}): { sources: string[]; rest: string[] } {
   if (values.inventory?.length) return { sources: values.inventory, rest: positionals };
   const [first, ...rest] = positionals;
-  if (first !== undefined && !(opts.mayBePlaybook && rest.length === 0 && looksLikePlaybook(first))) return { sources: [first], rest };
   const cfg = findAnsibleCfg();
-  const fromCfg = cfg ? cfgInventory(cfg) : undefined;
-  if (fromCfg?.length) return { sources: fromCfg, rest: positionals };
+  const fromCfg = () => (cfg ? cfgInventory(cfg) : undefined);
+  if (first !== undefined) {
+    // `provision site.yml` with an inventory in ansible.cfg: the one argument is the playbook.
+    const playbook = opts.mayBePlaybook && rest.length === 0 && looksLikePlaybook(first) && fromCfg()?.length;
+    return playbook ? { sources: fromCfg()!, rest: positionals } : { sources: [first], rest };
+  }
+  const sources = fromCfg();
+  if (sources?.length) return { sources, rest: positionals };
   throw new InputError(
     `no inventory given: pass one (provision -i hosts.ini ...), or set [defaults] inventory in ansible.cfg (${cfg ? `${cfg} has none` : 'none found: $ANSIBLE_CONFIG, ./ansible.cfg, ~/.ansible.cfg, /etc/ansible/ansible.cfg'})`,
     { file: '<command line>' },
