@@ -10,6 +10,8 @@ import { InputError } from './errors.js';
 
 /** The default limit: far above any inventory, playbook or vars file, far below memory trouble. */
 export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
+/** Files copied to hosts (copy sources, archives): held in memory for the upload. */
+export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
 
 export interface InputFileOptions {
   /** What the file is, for the message ("extra-vars file", "known_hosts file"). Default "file". */
@@ -61,6 +63,7 @@ function openFailure(file: string, e: unknown, what = 'file'): InputError {
     code === 'ENOENT' ? `${what} not found`
     : code === 'EACCES' ? `${what} is not readable (permission denied)`
     : code === 'ELOOP' ? `${what} is a symlink loop`
+    : code === 'ENXIO' ? `${what} is a socket, not a regular file` // open(2) of a Unix socket
     : code === 'ENOTDIR' ? `${what}: a part of the path is not a directory`
     : `cannot read ${what} (${code ?? String(e)})`;
   return new InputFileError(why, file, code);

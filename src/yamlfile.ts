@@ -4,6 +4,7 @@ import { InputError, excerptAt, type SourcePos } from './errors.js';
 import { findDuplicateKey } from './inventory/yaml.js';
 import { maskSecretValues } from './report/redact.js';
 import { readInputText, MAX_INPUT_BYTES } from './input-file.js';
+import { checkYamlDepth } from './yaml-depth.js';
 
 /** Aliases may add at most this many values to a document (the yaml package's resource-exhaustion guard). */
 const MAX_ALIAS_COUNT = 100;
@@ -26,6 +27,7 @@ export async function readYamlFile(file: string, opts: { version?: '1.1' | '1.2'
 }
 
 export function parseYamlText(file: string, text: string, opts: { version?: '1.1' | '1.2' } = {}): YamlFile {
+  checkYamlDepth(text, file);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, version: opts.version ?? '1.2' });
   const posOf = (offset: number): SourcePos => {

@@ -29,6 +29,7 @@ import {
 } from 'yaml';
 import { InputError, excerptAt, type SourcePos } from '../errors.js';
 import { maskSecretValues } from '../report/redact.js';
+import { checkYamlDepth } from '../yaml-depth.js';
 
 // PyYAML 6.0 implicit resolvers (yaml/resolver.py), verbatim apart from removing the x-flag whitespace.
 const PY_NULL = /^(?:~|null|Null|NULL|)$/;
@@ -149,6 +150,7 @@ export class YamlSource {
 
   /** Parse text; throws InputError (with line, column and excerpt) on any syntax error. */
   static parse(text: string, file: string): YamlSource {
+    checkYamlDepth(text, file);
     let isJson = false;
     try {
       JSON.parse(text);

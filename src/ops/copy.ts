@@ -1,6 +1,6 @@
 // copy: a file from the role's files/ (or given content) on the host, with an optional backup
 // of the file it replaces; link: a symbolic link (Ansible's file state=link).
-import { readFile } from 'node:fs/promises';
+import { readInputFile, MAX_UPLOAD_BYTES } from '../input-file.js';
 import { sh } from '../transport/quote.js';
 import type { Shell } from '../transport/quote.js';
 import type { Plan } from './types.js';
@@ -30,7 +30,7 @@ export const copy = defineOperation({
   example: `await r.copy('app binary', { src: 'app.sh', dest: '/usr/local/bin/app', mode: '0755' });`,
   async run(ctx, spec) {
     if ((spec.src === undefined) === (spec.content === undefined)) throw new OpError('copy: give exactly one of "src" and "content"');
-    const content = spec.content ?? (await readFile(sourceFile(ctx, 'files', spec.src!)));
+    const content = spec.content ?? (await readInputFile(sourceFile(ctx, 'files', spec.src!), { what: 'copy source', maxBytes: MAX_UPLOAD_BYTES }));
     const { src: _s, dest, backup, ...rest } = spec;
     const plan = await planFile(ctx, { ...rest, path: dest, content });
     if (!backup || !plan.changed || !plan.apply) return plan;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFile } from 'node:fs/promises';
+import { readInputFile, MAX_UPLOAD_BYTES } from '../input-file.js';
 import { sh } from '../transport/quote.js';
 import type { OpContext, Plan } from './types.js';
 import { OpError } from './types.js';
@@ -137,7 +137,7 @@ export const unarchive = defineOperation({
       message: `extract ${spec.src} into ${dest} (${r.stdout.trim()})`,
       apply: async () => {
         const archive = local ? tempBeside(`${dest}/${path.basename(local)}`) : spec.src;
-        if (local) await ctx.transport.put(archive, await readFile(local), { mode: '0600' });
+        if (local) await ctx.transport.put(archive, await readInputFile(local, { what: 'archive', maxBytes: MAX_UPLOAD_BYTES }), { mode: '0600' });
         try {
           await run(ctx, zip ? sh`unzip -o -q -- ${archive} -d ${dest}` : sh`tar -xf ${archive} -C ${dest}`, `extract ${spec.src}`);
         } finally {

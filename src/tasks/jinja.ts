@@ -2,7 +2,7 @@
 // values, `when:` expressions and `.j2` templates. Ansible's common filters that nunjucks lacks
 // are added in ./filters.ts. TypeScript roles keep EJS (src/topology/render.ts).
 import nunjucks from 'nunjucks';
-import { readFile } from 'node:fs/promises';
+import { readInputText } from '../input-file.js';
 import { addAnsibleFilters, addAnsibleTests } from './filters.js';
 
 /** Ansible's Python literals, visible in every expression. */
@@ -95,7 +95,7 @@ export function renderValue(v: unknown, vars: Record<string, unknown>): unknown 
 
 /** Render a `.j2` file (whole text, one string out). */
 export async function renderTemplateFile(file: string, vars: Record<string, unknown>): Promise<string> {
-  const text = await readFile(file, 'utf8');
+  const text = await readInputText(file, { what: 'template' });
   try {
     return env.renderString(text, { ...PY_LITERALS, ...vars });
   } catch (e) {
