@@ -47,7 +47,8 @@ export async function verifyCommand(positionals: string[], values: CliValues, io
       if (values.json) writeFileSync(values.json, JSON.stringify(json, null, 2) + '\n');
       if (values.html) {
         const { renderHtmlReport } = await import('../verify/html.js');
-        writeFileSync(values.html, renderHtmlReport(json));
+        // Drawn from the JSON text, so the page is exactly what the --json report redraws.
+        writeFileSync(values.html, renderHtmlReport(JSON.parse(JSON.stringify(json)) as VerifyJsonReport));
         io.err(`HTML report: ${path.resolve(values.html)}`);
       }
     }
