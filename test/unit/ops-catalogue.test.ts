@@ -118,3 +118,15 @@ test('an exception in role code names the role, the task and the file:line where
   assert.equal(f.task, 'custom');
   assert.match(f.location!, /throws_in_task\/index\.ts:3:\d+$/, 'where it threw, not where the task was called');
 });
+
+test('docs/operations.md is the catalogue: every operation, every option with its type and default (regenerate: node --import tsx src/ops/docs.ts)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { operationsDoc, DOC_FILE } = await import('../../src/ops/docs.js');
+  const doc = readFileSync(DOC_FILE, 'utf8');
+  assert.equal(doc, operationsDoc(), 'docs/operations.md differs from the catalogue: run node --import tsx src/ops/docs.ts');
+  for (const [name, op] of Object.entries(CATALOGUE)) {
+    assert.match(doc, new RegExp(`^## r\\.${name}$`, 'm'));
+    for (const key of Object.keys(op.options)) assert.ok(doc.includes(`| \`${key}\``), `${name}.${key} documented`);
+    assert.ok(op.example.includes(`r.${name}(`), `${name}: the example calls r.${name}`);
+  }
+});
