@@ -12,7 +12,8 @@ export const MAIN_HELP = `provision — converge Linux hosts over SSH into a kee
 
 Usage:
   provision <inventory> [playbook]       run a playbook (default playbooks/site.yaml)
-  provision check <inventory>            static checks of the inventory and HA topology (no connection)
+  provision check <inventory> [playbook] static checks: inventory, HA topology, roles' types (no connection)
+  provision init [DIR]                   a new project: example inventory, playbook and role
   provision verify <inventory>           prove the cluster: curl every VIP, VIP ownership, VRRP adverts
   provision facts <inventory>            gather and print facts per host
   provision inventory <inventory> --list print the resolved inventory (same JSON as ansible-inventory --list)
@@ -47,6 +48,12 @@ Examples:
 ${EXIT_CODES}`;
 
 export const COMMAND_HELP: Record<string, string> = {
+  init: `Usage: provision init [DIR]
+
+Creates a new project in DIR (default: the current directory): inventory/hosts.yaml with one
+example host, playbooks/site.yaml, roles/example (a few operations, a handler, a template),
+package.json (provision from this copy, TypeScript) and tsconfig.json. Then:
+  npm install && npx tsc --noEmit && npx provision check inventory/hosts.yaml`,
   inventory: `Usage: provision inventory <inventory> --list
 
 Prints the resolved inventory as JSON, the same shape as 'ansible-inventory -i <inventory> --list':

@@ -14,7 +14,7 @@ const defaultIo: Io = {
 };
 
 /** Commands other than a playbook run (`provision <inventory> [playbook]`). */
-export const SUBCOMMANDS = ['inventory', 'facts', 'check', 'verify', 'lab', 'adhoc'];
+export const SUBCOMMANDS = ['inventory', 'facts', 'check', 'verify', 'lab', 'adhoc', 'init'];
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   // The connection keeper (src/transport/persist.ts), started by the CLI itself in the background.
@@ -65,6 +65,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await (await import('./verify-command.js')).verifyCommand(positionals, values, io);
       case 'adhoc':
         return await (await import('./adhoc-command.js')).adhocCommand(positionals, values, io);
+      case 'init':
+        return await (await import('./init-command.js')).initCommand(positionals, values, io);
       case 'lab':
         return await (await import('./lab-command.js')).labCommand(positionals, values, io);
     }
