@@ -17,12 +17,12 @@
 // deletes the namespaces. startFarm() first removes what a killed earlier bench left behind.
 import { spawn, execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
-import { createServer, createConnection } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureTestUser, TEST_USER, SSHD_BIN } from '../../test/helpers/sshd.js';
-import { innerForwarderArgs, outerForwarderArgs } from '../../src/lab/host.js';
+import { ensureTestUser, sshdConfig, TEST_USER, SSHD_BIN } from '../../test/helpers/sshd.js';
+import { innerForwarderArgs, outerForwarderArgs, sshBanner } from '../../src/lab/host.js';
 
 const exec = promisify(execFile);
 
@@ -166,25 +166,6 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-function sshBanner(port: number, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ host: '127.0.0.1', port });
-    let data = '';
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), ms);
-    sock.on('data', (d) => {
-      data += d.toString();
-      if (data.includes('SSH-')) done(true);
-    });
-    sock.on('error', () => done(false));
-    sock.on('close', () => done(data.includes('SSH-')));
-  });
-}
-
 async function keygen(file: string, comment: string): Promise<void> {
   if (existsSync(file) && existsSync(file + '.pub')) return;
   rmSync(file, { force: true });
@@ -255,29 +236,8 @@ export async function startFarm(o: FarmOptions): Promise<Farm> {
       await keygen(hostKey, `pv-bench-host-${t.index}`);
       const [type, b64] = readFileSync(hostKey + '.pub', 'utf8').trim().split(/\s+/);
       hostKeys[t.index - 1] = `[127.0.0.1]:${t.port} ${type} ${b64}`;
-      writeFileSync(
-        join(dir, 'sshd_config'),
-        [
-          'Port 22',
-          'ListenAddress 127.0.0.1',
-          `HostKey ${hostKey}`,
-          `PidFile ${join(dir, 'sshd.pid')}`,
-          `AuthorizedKeysFile ${authorized}`,
-          'StrictModes no',
-          'PubkeyAuthentication yes',
-          'PasswordAuthentication no',
-          'KbdInteractiveAuthentication no',
-          'UsePAM no',
-          'PermitRootLogin prohibit-password',
-          'UseDNS no',
-          'MaxStartups 200:30:400',
-          'MaxSessions 20',
-          'LogLevel ERROR',
-          'Subsystem sftp internal-sftp',
-          '',
-        ].join('\n'),
-        { mode: 0o600 },
-      );
+      const config = { port: 22, address: '127.0.0.1', hostKey, authorizedKeys: authorized, logLevel: 'ERROR', pidFile: join(dir, 'sshd.pid'), maxStartups: '200:30:400', maxSessions: 20 };
+      writeFileSync(join(dir, 'sshd_config'), sshdConfig(config), { mode: 0o600 });
       await ip('netns', 'add', t.ns);
       namespaces.push(t.ns);
       await ip('-n', t.ns, 'link', 'set', 'lo', 'up');

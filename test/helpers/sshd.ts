@@ -92,6 +92,33 @@ export function sshdUnavailable(): string | undefined {
   return undefined;
 }
 
+/**
+ * An sshd_config for a test or bench sshd: key logins only (the given authorized_keys file for
+ * every user), no PAM, no DNS. `extra` lines come first, so they win (sshd keeps the first value).
+ */
+export function sshdConfig(o: { port: number; address: string; hostKey: string; authorizedKeys: string; logLevel: string; pidFile?: string; maxStartups?: string; maxSessions?: number; extra?: string }): string {
+  return [
+    o.extra ?? '',
+    `Port ${o.port}`,
+    `ListenAddress ${o.address}`,
+    `HostKey ${o.hostKey}`,
+    `PidFile ${o.pidFile ?? 'none'}`,
+    `AuthorizedKeysFile ${o.authorizedKeys}`,
+    'StrictModes no',
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'PermitRootLogin prohibit-password',
+    'UseDNS no',
+    `MaxStartups ${o.maxStartups ?? '100:30:200'}`,
+    ...(o.maxSessions ? [`MaxSessions ${o.maxSessions}`] : []),
+    `LogLevel ${o.logLevel}`,
+    'Subsystem sftp internal-sftp',
+    '',
+  ].join('\n');
+}
+
 export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
   const why = sshdUnavailable();
   if (why) throw new Error(why);
@@ -119,25 +146,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<Sshd> {
 
     for (let attempt = 1; ; attempt++) {
       const port = await freePort(address);
-      const config = [
-        opts.extraConfig ?? '',
-        `Port ${port}`,
-        `ListenAddress ${address}`,
-        `HostKey ${hostKey}`,
-        'PidFile none',
-        `AuthorizedKeysFile ${authorized}`,
-        'StrictModes no',
-        'PubkeyAuthentication yes',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'UsePAM no',
-        'PermitRootLogin prohibit-password',
-        'UseDNS no',
-        'MaxStartups 100:30:200',
-        `LogLevel ${opts.logLevel ?? 'VERBOSE'}`,
-        'Subsystem sftp internal-sftp',
-        '',
-      ].join('\n');
+      const config = sshdConfig({ extra: opts.extraConfig, port, address, hostKey, authorizedKeys: authorized, logLevel: opts.logLevel ?? 'VERBOSE' });
       const configPath = join(dir, 'sshd_config');
       writeFileSync(configPath, config, { mode: 0o600 });
 
