@@ -87,7 +87,54 @@ export function globToRegExp(pat: string): RegExp {
   return new RegExp(`^(?:${re})$`, 's');
 }
 
+/** Longest `~regex` pattern accepted. */
+const MAX_REGEX_LENGTH = 500;
+
+/**
+ * Whether a regular expression can backtrack exponentially: a repeated group (`*`, `+`, `{n,}`)
+ * that itself holds an alternation or a repetition, as in `(a|a)*b` or `(a+)+`. JavaScript's
+ * engine has no time limit, so such a pattern is refused before it runs rather than left to
+ * spin (a 34-character host name took over 30 s).
+ */
+export function backtracksExponentially(re: string): boolean {
+  const stack: Array<{ risky: boolean }> = [];
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i]!;
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (c === '[') {
+      // A character class: skip to its end (a ] right after [ or [^ is literal).
+      i++;
+      if (re[i] === '^') i++;
+      if (re[i] === ']') i++;
+      while (i < re.length && re[i] !== ']') i += re[i] === '\\' ? 2 : 1;
+      continue;
+    }
+    if (c === '(') stack.push({ risky: false });
+    else if (c === '|' || c === '*' || c === '+' || c === '{') {
+      if (stack.length) stack[stack.length - 1]!.risky = true;
+    } else if (c === ')') {
+      const g = stack.pop();
+      const next = re[i + 1];
+      const repeated = next === '*' || next === '+' || (next === '{' && /^\{\d*,\d*\}|^\{\d{2,}\}/.test(re.slice(i + 1)));
+      if (g?.risky && repeated) return true;
+      // The group is a repetition inside its parent.
+      if (g?.risky && stack.length) stack[stack.length - 1]!.risky = true;
+    }
+  }
+  return false;
+}
+
 function compile(pattern: string, label: string): RegExp {
+  if (pattern[0] === '~') {
+    const src = pattern.slice(1);
+    if (src.length > MAX_REGEX_LENGTH) throw new InputError(`${label}: regular expression longer than ${MAX_REGEX_LENGTH} characters: ${pattern.slice(0, 40)}…`);
+    if (backtracksExponentially(src)) {
+      throw new InputError(`${label} ${pattern}: a repeated group that holds an alternation or a repetition (such as (a|a)* or (a+)+) can take exponential time; write it without the nested repetition`);
+    }
+  }
   try {
     return pattern[0] === '~' ? new RegExp(`^(?:${pattern.slice(1)})`) : globToRegExp(pattern);
   } catch {

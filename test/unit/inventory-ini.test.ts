@@ -154,3 +154,18 @@ test('more than 50000 hosts (a 200000-host file): refused at the host that passe
   // About 1 s alone on this 2-core machine; the margin is for a loaded one.
   assert.ok(Date.now() - t0 < 6000, `${Date.now() - t0} ms`);
 });
+
+test("--limit '~(a|a)*b' against a long host name: refused at once instead of backtracking for minutes", async () => {
+  const { matchHosts } = await import('../../src/inventory/index.js');
+  const dir = tree({ 'hosts.ini': `${'a'.repeat(34)}\nweb1\n` });
+  const inv = await loadInventory(path.join(dir, 'hosts.ini'));
+  const t0 = Date.now();
+  for (const p of ['~(a|a)*b', '~(a+)+b', '~((a|b)c)*x', '~(x*)+y']) {
+    assert.throws(() => matchHosts(inv, [p]), /can take exponential time/, p);
+  }
+  assert.throws(() => matchHosts(inv, ['~' + 'a'.repeat(600)]), /longer than 500 characters/);
+  assert.ok(Date.now() - t0 < 100);
+  // Ordinary regular expressions still work.
+  assert.deepEqual(matchHosts(inv, ['~(web|db)[0-9]+']).map((h) => h.name), ['web1']);
+  assert.deepEqual(matchHosts(inv, ['~a{3}.*']).map((h) => h.name), ['a'.repeat(34)]);
+});
