@@ -17,6 +17,7 @@ Usage:
   provision verify <inventory>           prove the cluster: curl every VIP, VIP ownership, VRRP adverts
   provision facts <inventory>            gather and print facts per host
   provision inventory <inventory> --list print the resolved inventory (same JSON as ansible-inventory --list)
+  provision adhoc PATTERN -a ARGS        one module on matched hosts, as 'ansible PATTERN -m M -a ARGS'
   provision lab up|status|down|ssh HOST  a local lab of the reference topology (root, Linux)
 
 Run options:
@@ -40,7 +41,24 @@ Run options:
   -v, --verbose         print every task, not only changes
   -h, --help            this help; 'provision <command> --help' for a command
 
+ansible-playbook's flags, same meaning (every command takes -i):
+  -i, --inventory SRC   a YAML or INI file, a directory of them, or a comma list 'h1,h2,'
+                        (repeatable). Without it: the positional inventory, else [defaults]
+                        inventory of ansible.cfg ($ANSIBLE_CONFIG, ./ansible.cfg, ~/.ansible.cfg)
+  -l, -t, -C, -D, -f    --limit, --tags, --check, --diff, --forks
+  -u, --user USER       remote user where the inventory sets none
+  -b, --become          sudo where the inventory does not say (--become-user: root only)
+  -K, --ask-become-pass prompt for the sudo password (no echo; or PROVISION_BECOME_PASS)
+  -k, --ask-pass        prompt for the SSH password (no echo)
+  --private-key FILE    key for hosts whose inventory names none
+  --list-hosts | --list-tasks | --list-tags | --syntax-check
+                        print what ansible-playbook prints for them; nothing connects
+  --start-at-task NAME  start at the first YAML task of that name
+  -vvv, --version
+
 Examples:
+  provision -i hosts.ini site.yml -l web -C -D      Ansible's way: what would change on web
+  provision -i hosts.ini site.yml --list-hosts      which hosts each play would touch
   provision inventory/prod.yaml --check --diff      what would change, with diffs
   provision inventory/prod.yaml --limit lb          only the load balancers
   provision inventory/lab.yaml --json report.json   converge the lab, keep a JSON report
@@ -48,13 +66,27 @@ Examples:
 ${EXIT_CODES}`;
 
 export const COMMAND_HELP: Record<string, string> = {
+  adhoc: `Usage: provision adhoc PATTERN -a ARGS [-m MODULE] [-i INVENTORY] [-b] [-f N] [--json FILE]
+
+Runs one module on every host PATTERN matches, in parallel (at most -f at a time), like
+'ansible PATTERN -m MODULE -a ARGS'. MODULE is command (the default), shell, or any module a
+YAML task may use (file, copy, lineinfile, service, package, ...), with Ansible's k=v arguments.
+Prints a block per host, in inventory order:  web1 | CHANGED | rc=0 >>  then stdout, stderr.
+--json FILE writes {host: {status, rc, stdout, stderr, msg}}. --check and --diff apply.
+
+Examples:
+  provision adhoc web -i hosts.ini -m shell -a 'uptime; df -h /'
+  provision adhoc all -b -a 'systemctl is-active nginx' --json nginx.json
+  provision adhoc db1 -b -m file -a 'path=/tmp/x state=touch'
+
+Exit 0 when every host succeeded, 2 when one failed or was unreachable, 3 for bad input.`,
   init: `Usage: provision init [DIR]
 
 Creates a new project in DIR (default: the current directory): inventory/hosts.yaml with one
 example host, playbooks/site.yaml, roles/example (a few operations, a handler, a template),
 package.json (provision from this copy, TypeScript) and tsconfig.json. Then:
   npm install && npx tsc --noEmit && npx provision check inventory/hosts.yaml`,
-  inventory: `Usage: provision inventory <inventory> --list
+  inventory: `Usage: provision inventory [-i] <inventory> --list
 
 Prints the resolved inventory as JSON, the same shape as 'ansible-inventory -i <inventory> --list':
 groups with hosts/children and _meta.hostvars with every host's merged variables
