@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { PROBE_LOOP_PY } from '../../src/verify/probe-script.js';
 import { computeGap, parseProbeLoop } from '../../src/verify/parse.js';
+import { trailingSlowOnly } from '../../src/verify/failover.js';
 
 const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
 
@@ -61,4 +62,13 @@ test('probe loop: ok, refused, dropped SYN and slow answers are told apart', { s
     ok.close();
     slow.close();
   }
+});
+
+test('a loop ending in late answers (kind slow) after OKs is not an outage that never ended', () => {
+  const ok = (s: number) => ({ s, t: s + 3, vip: 'v', ok: true, status: 200 });
+  const bad = (s: number, kind: string) => ({ s, t: s + 50, vip: 'v', ok: false, status: 0, kind });
+  assert.equal(trailingSlowOnly([ok(0), ok(20), bad(40, 'slow'), bad(60, 'slow')]), true);
+  assert.equal(trailingSlowOnly([ok(0), ok(20), bad(40, 'syn'), bad(60, 'slow')]), false, 'a dropped SYN: nobody held the VIP');
+  assert.equal(trailingSlowOnly([bad(0, 'slow')]), false, 'never answered at all');
+  assert.equal(trailingSlowOnly([ok(0), ok(20)]), false, 'nothing trailing');
 });
