@@ -361,6 +361,18 @@ export interface GapResult {
 }
 
 /**
+ * The requests after the last OK all connected but answered after the timeout (kind "slow"):
+ * the VIP is held and served, the machine was busy as the loop stopped. Not an outage that
+ * never ended (those fail with dropped SYNs or refusals).
+ */
+export function trailingSlowOnly(samples: ProbeSample[]): boolean {
+  const xs = [...samples].sort((a, b) => a.s - b.s);
+  const lastOk = xs.map((x) => x.ok).lastIndexOf(true);
+  const tail = xs.slice(lastOk + 1);
+  return lastOk >= 0 && tail.length > 0 && tail.every((x) => x.kind === 'slow');
+}
+
+/**
  * Gap of one VIP's samples (any order). Requests are taken in the order they were sent (a
  * request that timed out completes after later ones that succeeded, so completion order would
  * split one outage into many); the times measured are completion times.
@@ -397,7 +409,7 @@ export function computeGap(samples: ProbeSample[]): GapResult {
     requests: xs.length,
     failures: xs.filter((x) => !x.ok).length,
     gapMs: outages.reduce((m, o) => Math.max(m, o.ms), 0),
-    recovered: !open,
+    recovered: !open || trailingSlowOnly(xs),
     outages,
     maxOkIntervalMs: maxOk,
     backends,

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { PROBE_LOOP_PY } from '../../src/verify/probe-script.js';
-import { computeGap, parseProbeLoop } from '../../src/verify/parse.js';
-import { trailingSlowOnly } from '../../src/verify/failover.js';
+import { computeGap, parseProbeLoop, trailingSlowOnly } from '../../src/verify/parse.js';
 
 const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
 
@@ -71,4 +70,6 @@ test('a loop ending in late answers (kind slow) after OKs is not an outage that 
   assert.equal(trailingSlowOnly([ok(0), ok(20), bad(40, 'syn'), bad(60, 'slow')]), false, 'a dropped SYN: nobody held the VIP');
   assert.equal(trailingSlowOnly([bad(0, 'slow')]), false, 'never answered at all');
   assert.equal(trailingSlowOnly([ok(0), ok(20)]), false, 'nothing trailing');
+  assert.equal(computeGap([ok(0), ok(20), bad(40, 'slow')]).recovered, true);
+  assert.equal(computeGap([ok(0), ok(20), bad(40, 'syn')]).recovered, false);
 });
