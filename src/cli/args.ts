@@ -79,7 +79,7 @@ export function cfgInventory(cfg: string, home = homedir()): string[] | undefine
     }
     const m = /^(inventory|hostfile)\s*[=:]\s*(.*)$/.exec(line);
     if (section !== 'defaults' || !m) continue;
-    const value = m[2]!.replace(/\s+[#;].*$/, '').trim();
+    const value = m[2]!.replace(/\s+;.*$/, '').trim(); // configparser's inline comments: ';' only
     return value
       .split(',')
       .map((p) => p.trim())
