@@ -3,7 +3,7 @@
 // Ansible user's habits work: `provision -i hosts.ini site.yml -l web -C -D`. The positional form
 // `provision INVENTORY [PLAYBOOK]` stays. Where the inventory comes from when no -i is given:
 // a positional argument, else ansible.cfg's [defaults] inventory (found as Ansible finds it).
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { InputError } from '../errors.js';
@@ -92,7 +92,8 @@ export function cfgInventory(cfg: string, home = homedir()): string[] | undefine
 /** A file whose YAML is a list (of plays) is a playbook; an inventory is a mapping or INI. */
 export function looksLikePlaybook(file: string): boolean {
   try {
-    const text = readFileSync(file, 'utf8').slice(0, 64 * 1024);
+    // Bounded: a FIFO or /dev/zero named as the inventory must not hang or flood this peek.
+    const text = readInputTextSync(file, { what: 'inventory file' }).slice(0, 64 * 1024);
     const first = text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('#') && l.trim() !== '---');
     return first !== undefined && /^-(\s|$)/.test(first);
   } catch {
