@@ -4,6 +4,7 @@
 //
 //   node --import tsx bench/compare.ts --baseline DIR --lab --runs 10     # on a lab that is up
 //   node --import tsx bench/compare.ts --baseline DIR --scale 100 --runs 5  # starts N sshd targets
+//   ... --after DIR                   # another checkout instead of this one as the 'after' side
 //
 // As root. Lab: the site playbook with --skip-tags verify on inventory/lab.yaml (each side's own
 // playbooks/ and roles/). Scale: bench/scale/playbook.yaml on the farm (bench/lib/farm.ts).
@@ -96,10 +97,10 @@ export function compareTable(what: string, results: SideResult[]): string {
 
 async function cli(): Promise<number> {
   const { values } = parseArgs({
-    options: { baseline: { type: 'string' }, lab: { type: 'boolean' }, scale: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' } },
+    options: { baseline: { type: 'string' }, after: { type: 'string' }, lab: { type: 'boolean' }, scale: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' } },
   });
   if (!values.baseline || (!values.lab && !values.scale)) {
-    process.stderr.write('usage: node --import tsx bench/compare.ts --baseline DIR (--lab | --scale N) [--runs R] [--json FILE]\n');
+    process.stderr.write('usage: node --import tsx bench/compare.ts --baseline DIR [--after DIR] (--lab | --scale N) [--runs R] [--json FILE]\n');
     return 3;
   }
   const runs = Number(values.runs ?? 10);
@@ -107,7 +108,7 @@ async function cli(): Promise<number> {
   const state = join(BENCH_DIR, 'compare');
   const sides: Side[] = [
     { name: 'before', repo: resolve(values.baseline), state: join(state, 'before') },
-    { name: 'after', repo: REPO, state: join(state, 'after') },
+    { name: 'after', repo: resolve(values.after ?? REPO), state: join(state, 'after') },
   ];
   const out: Record<string, SideResult[]> = {};
   if (values.lab) {

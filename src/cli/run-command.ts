@@ -6,7 +6,7 @@ import { runPlaybook, exitStatus } from '../runner/run.js';
 import { plainProgress, listrProgress, lateProgress } from '../runner/progress.js';
 import { recapTable, writeJsonReport } from '../report/recap.js';
 import { matchHosts, varPosition } from '../inventory/index.js';
-import { openSession } from './session.js';
+import { openSession, type Session } from './session.js';
 import { parseExtraVars, parseForks, resolvePlaybook, splitList, type CliValues, type Io } from './options.js';
 import { InputError } from '../errors.js';
 import { checkTopology, hasErrors } from '../topology/index.js';
@@ -22,6 +22,31 @@ const LIST_MODES: ListMode[] = ['syntax-check', 'list-hosts', 'list-tasks', 'lis
 
 /** The services the shipped roles look at: asked for in the one fact-gathering round trip. */
 const SERVICES = ['nginx', 'keepalived', 'chrony', 'firewalld', 'nftables'];
+
+/**
+ * The HA topology, checked before the first connection: a tie in priorities or a VIP outside
+ * its subnet must stop the run, not reach two load balancers. True when it has errors (printed).
+ */
+function topologyRefused(session: Session, inventoryArg: string, io: Io): boolean {
+  const inv = session.inventory;
+  const findings = checkTopology([...inv.hosts.values()], { baseDir: inv.dir ?? path.dirname(inv.file), resolvePos: (p) => varPosition(inv, p) });
+  if (!hasErrors(findings)) return false;
+  for (const f of findings.filter((x) => x.severity === 'error')) io.err(formatFinding(f));
+  io.err(`provision: the HA topology in ${inv.file} has errors; nothing was run (details: provision check ${inventoryArg})`);
+  return true;
+}
+
+/** Ctrl-C: the first lets the operations in flight finish (the run is aborted), the second quits. */
+function interruptHandler(ac: AbortController, io: Io): () => void {
+  let interrupts = 0;
+  return () => {
+    interrupts++;
+    if (interrupts === 1) {
+      io.err('\nInterrupted: finishing the operations in flight (files are written atomically); Ctrl-C again to quit now.');
+      ac.abort();
+    } else process.exit(EXIT.INTERRUPTED);
+  };
+}
 
 export async function runCommand(positionals: string[], values: CliValues, io: Io): Promise<number> {
   const { sources, rest: [playbookArg, ...rest] } = inventorySources(positionals, values, { mayBePlaybook: true });
@@ -42,18 +67,10 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
   }
   if (values['start-at-task'] !== undefined) playbook = startAtTask(playbook, values['start-at-task']);
   const session = await openSession(sources, values, io, SERVICES);
-  // The HA topology is checked before the first connection: a tie in priorities or a VIP
-  // outside its subnet must stop the run, not reach two load balancers.
-  const hosts = [...session.inventory.hosts.values()];
-  const hasHa = hosts.some((h) => h.vars.ha !== undefined || h.vars.vrrp_instances !== undefined);
-  if (hasHa) {
-    const findings = checkTopology(hosts, { baseDir: session.inventory.dir ?? path.dirname(session.inventory.file), resolvePos: (p) => varPosition(session.inventory, p) });
-    if (hasErrors(findings)) {
-      for (const f of findings.filter((x) => x.severity === 'error')) io.err(formatFinding(f));
-      io.err(`provision: the HA topology in ${session.inventory.file} has errors; nothing was run (details: provision check ${inventoryArg})`);
-      await session.close();
-      return EXIT.CHECK_FAILED;
-    }
+  const hasHa = [...session.inventory.hosts.values()].some((h) => h.vars.ha !== undefined || h.vars.vrrp_instances !== undefined);
+  if (hasHa && topologyRefused(session, inventoryArg, io)) {
+    await session.close();
+    return EXIT.CHECK_FAILED;
   }
   // Read-ahead (src/runner/read-ahead.ts): on unless --no-read-ahead or PROVISION_READ_AHEAD=0.
   const tags = splitList(values.tags);
@@ -63,14 +80,7 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
   const readAhead = store ? new ReadAhead(recorded) : undefined;
   const progress = io.isTTY ? lateProgress(listrProgress(io.out, { diff: values.diff })) : plainProgress(io.out, { verbose: values.verbose, diff: values.diff });
   const ac = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      io.err('\nInterrupted: finishing the operations in flight (files are written atomically); Ctrl-C again to quit now.');
-      ac.abort();
-    } else process.exit(EXIT.INTERRUPTED);
-  };
+  const onSigint = interruptHandler(ac, io);
   process.on('SIGINT', onSigint);
   try {
     const report = await runPlaybook({
