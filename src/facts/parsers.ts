@@ -1,6 +1,5 @@
 // Pure, total parsers: text in, facts out. None of them throws; odd input gives
 // "unknown", empty maps/lists or null. Each is tested on captured output in test/fixtures/facts.
-import { MARKERS, MARKER_PREFIX, MARKER_SUFFIX, SECTIONS, FROM_PACKAGES, type SectionName } from './gather.js';
 import type {
   Facts,
   FirewallBackend,
@@ -10,13 +9,16 @@ import type {
   PackageManager,
   ServiceState,
 } from './types.js';
+// The interfaces' parsers and the gather output's assembly live beside this file.
+export * from './parse-interfaces.js';
+export * from './parse-gather.js';
 
 // ---------------------------------------------------------------------------------------
 // small helpers
 // (Name -> value maps are built in a Map and returned through Object.fromEntries, so a name
 // like "__proto__" becomes an ordinary key.)
 
-function lines(text: unknown): string[] {
+export function lines(text: unknown): string[] {
   if (typeof text !== 'string') return [];
   return text.split(/\r?\n/);
 }
@@ -32,7 +34,7 @@ function keyValues(text: string): Map<string, string> {
   return out;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -306,108 +308,6 @@ export function parseFirewall(text: string): FirewallBackend {
 // ---------------------------------------------------------------------------------------
 // interfaces
 
-function cidr(addr: string, prefix: unknown): string | null {
-  if (!addr) return null;
-  const p = typeof prefix === 'number' ? prefix : Number(prefix);
-  return Number.isInteger(p) && p >= 0 && p <= 128 ? `${addr}/${p}` : null;
-}
-
-/** `ip -j addr` (iproute2 JSON). Garbage or a non-array gives []. */
-export function parseInterfacesJson(text: string): InterfaceFacts[] {
-  let data: unknown;
-  try {
-    data = JSON.parse(typeof text === 'string' ? text.trim() : '');
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(data)) return [];
-  const out: InterfaceFacts[] = [];
-  for (const link of data) {
-    if (!isRecord(link) || typeof link.ifname !== 'string' || !link.ifname) continue;
-    const flags = Array.isArray(link.flags) ? link.flags.filter((f): f is string => typeof f === 'string') : [];
-    const iface: InterfaceFacts = {
-      name: link.ifname,
-      up: flags.includes('UP'),
-      multicast: flags.includes('MULTICAST'),
-      ipv4: [],
-      ipv6: [],
-    };
-    if (typeof link.address === 'string' && link.link_type !== 'none') iface.mac = link.address;
-    if (typeof link.mtu === 'number') iface.mtu = link.mtu;
-    if (typeof link.operstate === 'string') iface.operstate = link.operstate;
-    const infos = Array.isArray(link.addr_info) ? link.addr_info : [];
-    for (const a of infos) {
-      if (!isRecord(a) || typeof a.local !== 'string') continue;
-      const c = cidr(a.local, a.prefixlen);
-      if (!c) continue;
-      if (a.family === 'inet') iface.ipv4.push(c);
-      else if (a.family === 'inet6') iface.ipv6.push(c);
-    }
-    out.push(iface);
-  }
-  return out;
-}
-
-/**
- * Text forms of iproute2: the full `ip addr` (a link line `N: name: <FLAGS> mtu ...` followed
- * by indented `link/ether`, `inet`, `inet6` lines), `ip -o link` and `ip -o addr` (one line
- * each; the address form carries no flags, so up/multicast stay false unless a link line
- * for the same interface says otherwise). "eth0@if5" (veth in a netns) is named "eth0".
- */
-export function parseInterfacesText(text: string): InterfaceFacts[] {
-  const byName = new Map<string, InterfaceFacts>();
-  const get = (name: string): InterfaceFacts => {
-    let i = byName.get(name);
-    if (!i) {
-      i = { name, up: false, multicast: false, ipv4: [], ipv6: [] };
-      byName.set(name, i);
-    }
-    return i;
-  };
-  const addAddr = (iface: InterfaceFacts, fam: string, addr: string): void => {
-    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(addr)) return;
-    const list = fam === 'inet' ? iface.ipv4 : iface.ipv6;
-    if (!list.includes(addr)) list.push(addr);
-  };
-  let current: InterfaceFacts | null = null;
-  for (const rawLine of lines(text)) {
-    // `ip -o` joins continuation lines with "\" and spaces.
-    const line = rawLine.replace(/\\\s+/g, ' ');
-    const linkM = /^\d+:\s+([^:\s@]+)(?:@[^:\s]*)?:\s+<([^>]*)>(.*)$/.exec(line);
-    if (linkM) {
-      current = get(linkM[1]);
-      const flags = linkM[2].split(',');
-      current.up = flags.includes('UP');
-      current.multicast = flags.includes('MULTICAST');
-      const rest = linkM[3];
-      const mtu = /\bmtu (\d+)/.exec(rest);
-      if (mtu) current.mtu = Number(mtu[1]);
-      const st = /\bstate (\S+)/.exec(rest);
-      if (st) current.operstate = st[1];
-      const mac = /\blink\/\S+ ([0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})+)/.exec(rest);
-      if (mac) current.mac = mac[1];
-      continue;
-    }
-    const oAddr = /^\d+:\s+([^:\s@]+)(?:@\S*)?\s+(inet6?)\s+(\S+)/.exec(line);
-    if (oAddr) {
-      addAddr(get(oAddr[1]), oAddr[2], oAddr[3]);
-      continue;
-    }
-    if (!current) continue;
-    const macM = /^\s+link\/\S+\s+([0-9a-fA-F]{2}(?::[0-9a-fA-F]{2})+)/.exec(line);
-    if (macM) {
-      current.mac = macM[1];
-      continue;
-    }
-    const addrM = /^\s+(inet6?)\s+(\S+)/.exec(line);
-    if (addrM) addAddr(current, addrM[1], addrM[2]);
-  }
-  return [...byName.values()];
-}
-
-// ---------------------------------------------------------------------------------------
-// virtualization, keepalived, clock, uid
-
 /** systemd-detect-virt's container names (systemd-detect-virt(1)). */
 const CONTAINER_VIRTS = new Set([
   'openvz',
@@ -502,157 +402,3 @@ export function parseHostname(text: string): string {
 // ---------------------------------------------------------------------------------------
 // the whole gather output
 
-/**
- * Split the output at marker lines (`@@provision:<name>@@`). Text before the first marker is
- * dropped; a repeated marker's sections are joined.
- */
-export function splitSections(stdout: string): Map<string, string> {
-  const out = new Map<string, string>();
-  let name: string | null = null;
-  let buf: string[] = [];
-  const flush = (): void => {
-    if (name === null) return;
-    const prev = out.get(name);
-    const body = buf.join('\n').replace(/^\n+|\n+$/g, '');
-    out.set(name, prev ? `${prev}\n${body}` : body);
-  };
-  const re = new RegExp(`^${escapeRe(MARKER_PREFIX)}([a-z0-9-]+)${escapeRe(MARKER_SUFFIX)}\\s*$`);
-  for (const line of lines(stdout)) {
-    const m = re.exec(line);
-    if (m) {
-      flush();
-      name = m[1];
-      buf = [];
-    } else if (name !== null) buf.push(line);
-  }
-  flush();
-  return out;
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Facts when nothing is known. */
-export function emptyFacts(): Facts {
-  return {
-    hostname: 'unknown',
-    os: { id: 'unknown', versionId: 'unknown', family: 'unknown', prettyName: 'unknown' },
-    packageManager: 'unknown',
-    packages: {},
-    services: {},
-    selinux: 'absent',
-    firewall: 'none',
-    interfaces: [],
-    virtualization: 'unknown',
-    container: false,
-    keepalivedVersion: null,
-    canSetClock: false,
-    uid: -1,
-  };
-}
-
-export interface PartialParse {
-  facts: Partial<Facts>;
-  /** Which sections the output held. */
-  present: Set<SectionName>;
-  /** The end marker was seen (the script ran to completion). */
-  complete: boolean;
-}
-
-/** Which marker(s) show that a section ran. */
-const SECTION_MARKERS: Record<SectionName, string[]> = {
-  os: [MARKERS.os],
-  hostname: [MARKERS.hostname],
-  packageManager: [MARKERS.packageManager],
-  // no marker at all when neither dpkg-query nor rpm exists: decided by `complete`
-  packages: [MARKERS.packagesDpkg, MARKERS.packagesRpm],
-  services: [MARKERS.services],
-  selinux: [MARKERS.selinux],
-  firewall: [MARKERS.firewall],
-  interfaces: [MARKERS.ipJson, MARKERS.ipText],
-  virt: [MARKERS.virt],
-  keepalived: [MARKERS.keepalived],
-  clock: [MARKERS.clock],
-  uid: [MARKERS.uid],
-};
-
-/**
- * Parse whatever sections the output holds into the facts they determine (for a partial
- * refresh). `family` picks dpkg or rpm when the output has both lists and no os section.
- */
-export function parseGatherPartial(
-  stdout: string,
-  ctx: { family?: OsFacts['family']; requested?: readonly SectionName[] } = {},
-): PartialParse {
-  const s = splitSections(typeof stdout === 'string' ? stdout : '');
-  const facts: Partial<Facts> = {};
-  const present = new Set<SectionName>();
-  for (const name of SECTIONS) {
-    if (SECTION_MARKERS[name].some((mk) => s.has(mk))) present.add(name);
-  }
-  const complete = s.has(MARKERS.end);
-  let family = ctx.family ?? 'unknown';
-  if (s.has(MARKERS.os)) {
-    facts.os = parseOsRelease(s.get(MARKERS.os) ?? '');
-    family = facts.os.family;
-  }
-  if (s.has(MARKERS.hostname)) facts.hostname = parseHostname(s.get(MARKERS.hostname) ?? '');
-  if (s.has(MARKERS.packageManager)) facts.packageManager = parsePackageManager(s.get(MARKERS.packageManager) ?? '', family);
-  if (s.has(MARKERS.packagesDpkg) || s.has(MARKERS.packagesRpm)) {
-    const dpkg = s.has(MARKERS.packagesDpkg) ? parsePackagesDpkg(s.get(MARKERS.packagesDpkg) ?? '') : null;
-    const rpm = s.has(MARKERS.packagesRpm) ? parsePackagesRpm(s.get(MARKERS.packagesRpm) ?? '') : null;
-    if (dpkg && rpm) {
-      if (family === 'debian') facts.packages = dpkg;
-      else if (family === 'redhat') facts.packages = rpm;
-      else facts.packages = Object.keys(rpm).length > Object.keys(dpkg).length ? rpm : dpkg;
-    } else facts.packages = dpkg ?? rpm ?? {};
-  }
-  if (s.has(MARKERS.init)) {
-    const init = parseInit(s.get(MARKERS.init) ?? '');
-    if (init.systemd !== undefined) facts.systemd = init.systemd;
-  }
-  if (s.has(MARKERS.services)) facts.services = parseServices(s.get(MARKERS.services) ?? '');
-  if (s.has(MARKERS.selinux)) facts.selinux = parseSelinux(s.get(MARKERS.selinux) ?? '');
-  if (s.has(MARKERS.firewall)) {
-    const fw = s.get(MARKERS.firewall) ?? '';
-    facts.firewall = parseFirewall(fw);
-    facts.firewallTools = parseFirewallTools(fw);
-  }
-  if (s.has(MARKERS.ipJson) || s.has(MARKERS.ipText)) {
-    let ifs = s.has(MARKERS.ipJson) ? parseInterfacesJson(s.get(MARKERS.ipJson) ?? '') : [];
-    if (ifs.length === 0 && s.has(MARKERS.ipText)) ifs = parseInterfacesText(s.get(MARKERS.ipText) ?? '');
-    facts.interfaces = ifs;
-  }
-  if (s.has(MARKERS.virt)) Object.assign(facts, parseVirt(s.get(MARKERS.virt) ?? ''));
-  if (s.has(MARKERS.keepalived)) {
-    const k = s.get(MARKERS.keepalived) ?? '';
-    // The section can defer to the packages list gathered in the same run (gather.ts FROM_PACKAGES).
-    const v = k.includes(FROM_PACKAGES) ? facts.packages?.keepalived : undefined;
-    facts.keepalivedVersion = parseKeepalivedVersion(v !== undefined ? `package-version=${v}` : k);
-  }
-  if (s.has(MARKERS.clock)) facts.canSetClock = parseCapSysTime(s.get(MARKERS.clock) ?? '');
-  if (s.has(MARKERS.uid)) facts.uid = parseUid(s.get(MARKERS.uid) ?? '');
-  // A completed run that asked for packages but printed no list: neither dpkg-query nor rpm
-  // exists, so no packages. Same for interfaces without `ip`.
-  if (complete && ctx.requested) {
-    if (ctx.requested.includes('packages') && !present.has('packages')) facts.packages = {};
-    if (ctx.requested.includes('interfaces') && !present.has('interfaces')) facts.interfaces = [];
-  }
-  return { facts, present, complete };
-}
-
-/**
- * The whole gather output -> Facts. Sections the output lacks keep their "unknown"/empty
- * defaults and are listed in `missingSections` (a run cut short, or garbage).
- * Packages are absent legitimately when neither dpkg-query nor rpm exists, and interfaces
- * when `ip` does not: those count as missing only if the end marker is missing too.
- */
-export function parseGatherOutput(stdout: string): Facts {
-  const { facts, present, complete } = parseGatherPartial(stdout, { requested: SECTIONS });
-  const out: Facts = { ...emptyFacts(), ...facts };
-  const optionalWhenComplete = new Set<SectionName>(['packages', 'interfaces']);
-  const missing = SECTIONS.filter((s) => !present.has(s) && !(complete && optionalWhenComplete.has(s)));
-  if (missing.length > 0) out.missingSections = missing;
-  return out;
-}
