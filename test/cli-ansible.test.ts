@@ -138,9 +138,9 @@ test('adhoc: a block per host, exit 2 when one fails, --json, -b, a catalogue mo
   const json = path.join(dir, 'adhoc.json');
   const fail = await cli(['adhoc', 'all', '-i', inv, '-a', 'test -e /etc/hostname-nope', '-f', '2', '--json', json, '--persist', '0']);
   assert.equal(fail.code, 2);
-  assert.match(fail.out, /db1 \| FAILED \| rc=1 >>/);
+  assert.match(fail.out, /db1 \| FAILED \| rc=1 >>\nnon-zero return code/);
   const report = JSON.parse(readFileSync(json, 'utf8'));
-  assert.deepEqual(Object.keys(report).sort(), ['db1', 'web1', 'web2']);
+  assert.deepEqual(Object.keys(report), ['web1', 'web2', 'db1'], 'inventory order');
   assert.equal(report.db1.rc, 1);
   const root = await cli(['adhoc', 'db1', '-i', inv, '-b', '-m', 'command', '-a', 'id -u', '--persist', '0']);
   assert.match(root.out, /^db1 \| CHANGED \| rc=0 >>\n0$/);

@@ -60,7 +60,8 @@ async function runOne(session: Session, h: Host, m: AdhocModule, values: CliValu
       ...(typeof r.rc === 'number' ? { rc: r.rc } : {}),
       ...(typeof r.stdout === 'string' ? { stdout: r.stdout } : {}),
       ...(typeof r.stderr === 'string' ? { stderr: r.stderr } : {}),
-      msg: typeof r.msg === 'string' ? r.msg : once.message,
+      // The module's message repeats the output when there is output: kept only without it.
+      ...(r.stdout || r.stderr ? {} : { msg: typeof r.msg === 'string' ? r.msg : once.message }),
     };
   } catch (e) {
     return { status: 'FAILED', msg: (e as Error).message };
@@ -85,8 +86,9 @@ export async function adhocCommand(positionals: string[], values: CliValues, io:
   // The pattern is a --limit of its own: both apply, as in Ansible.
   const session = await openSession(sources, values, io);
   const results = new Map<string, AdhocResult>();
+  let hosts: Host[] = [];
   try {
-    const hosts = matchHosts(session.inventory, [pattern], { label: 'host pattern' }).filter((h) => session.hosts.includes(h));
+    hosts = matchHosts(session.inventory, [pattern], { label: 'host pattern' }).filter((h) => session.hosts.includes(h));
     if (hosts.length === 0) throw new InputError(`host pattern ${pattern} and --limit leave no host`, { file: '<command line>' });
     const slots = new Semaphore(forks);
     await Promise.all(
@@ -103,7 +105,8 @@ export async function adhocCommand(positionals: string[], values: CliValues, io:
   } finally {
     await session.close();
   }
-  if (values.json) await writeFile(path.resolve(values.json), JSON.stringify(redactDeep(Object.fromEntries(results)), null, 2) + '\n', { mode: 0o600 });
+  const ordered = Object.fromEntries(hosts.filter((h) => results.has(h.name)).map((h) => [h.name, results.get(h.name)]));
+  if (values.json) await writeFile(path.resolve(values.json), JSON.stringify(redactDeep(ordered), null, 2) + '\n', { mode: 0o600 });
   const bad = [...results.values()].some((r) => r.status === 'FAILED' || r.status === 'UNREACHABLE');
   return bad ? EXIT.HOST_FAILED : EXIT.OK;
 }
