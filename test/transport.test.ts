@@ -284,6 +284,12 @@ describe('SshTransport (real sshd)', { skip }, () => {
       assert.equal((await t.exec(sh`cat`, { stdin: 'through sudo' })).stdout, 'through sudo');
     });
 
+    it('commands started together as root all run (one takes the kept root shell, the others exec channels)', async () => {
+      const t = transport({ user: TEST_USER, become: true });
+      const rs = await Promise.all([0, 1, 2, 3].map((i) => t.exec(sh`sleep 0.2; echo ${i} "$(id -u)"`)));
+      assert.deepEqual(rs.map((r) => [r.stdout, r.code]), [0, 1, 2, 3].map((i) => [`${i} 0\n`, 0]));
+    });
+
     it('does not use sudo when connected as root', async () => {
       const t = transport({ become: true });
       assert.equal((await t.exec(sh`echo "$(id -u) $SUDO_USER"`)).stdout, '0 \n');

@@ -133,7 +133,9 @@ export class SshTransport implements Transport {
     const root = wantRoot ? await this.isRoot() : this.spec.user === 'root';
     const sudo = wantRoot && !root;
     const shell = await this.freeShell(sudo, root, opts);
-    if (shell) {
+    // Checked again with no await before run(): two commands started together both saw the
+    // shell free; the first to get here takes it, the other uses an exec channel.
+    if (shell && shell.alive && !shell.busy) {
       try {
         return await shell.run(cmd.text, opts.stdin, opts.timeoutMs);
       } catch (e) {
