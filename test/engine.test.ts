@@ -5,28 +5,19 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile, rm, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSshd, sshdUnavailable, boxInventory, TEST_USER, type Sshd } from './helpers/sshd.js';
-import { main } from '../src/cli/main.js';
-import type { Io } from '../src/cli/options.js';
+import { sshdUnavailable, type Sshd } from './helpers/sshd.js';
+import { startBoxTarget, runCli, type BoxTarget } from './helpers/box-target.js';
 
 const PLAYBOOK = path.resolve('test/fixtures/engine/playbooks/demo.yaml');
 const skip = sshdUnavailable();
 
+let box: BoxTarget | undefined;
 let sshd: Sshd;
 let dir: string;
 let inventory: string;
 let root: string;
 
-function capture(): Io & { text: () => string } {
-  const lines: string[] = [];
-  return { out: (s) => lines.push(s), err: (s) => lines.push(s), isTTY: false, text: () => lines.join('\n') };
-}
-
-async function provision(...args: string[]) {
-  const io = capture();
-  const code = await main(args, io);
-  return { code, output: io.text() };
-}
+const provision = runCli;
 
 async function report(file: string) {
   return JSON.parse(await readFile(file, 'utf8')) as {
@@ -38,19 +29,12 @@ async function report(file: string) {
 
 before(async () => {
   if (skip) return;
-  sshd = await startSshd({ users: [TEST_USER] });
-  dir = await mkdtemp(path.join(tmpdir(), 'provision-engine-'));
-  process.env.PROVISION_CACHE_DIR = path.join(dir, 'cache'); // the read-ahead records of these runs
-  root = path.join(dir, 'target');
-  inventory = path.join(dir, 'hosts.yaml');
-  await writeFile(inventory, boxInventory(sshd, { demo_root: root }));
+  box = await startBoxTarget('provision-engine-');
+  ({ sshd, dir, root, inventory } = box);
 });
 
 after(async () => {
-  if (skip) return;
-  await sshd?.stop();
-  delete process.env.PROVISION_CACHE_DIR;
-  await rm(dir, { recursive: true, force: true });
+  if (!skip) await box?.stop();
 });
 
 test('first run changes, second run reports changed=0, files written as root through sudo', { skip }, async () => {

@@ -2,24 +2,19 @@
 // playbook of Ansible-shaped tasks writing only into a temporary directory.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile, rm, readlink, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { startSshd, sshdUnavailable, boxInventory, TEST_USER, type Sshd } from './helpers/sshd.js';
-import { main } from '../src/cli/main.js';
+import { sshdUnavailable } from './helpers/sshd.js';
+import { startBoxTarget, runCli, type BoxTarget } from './helpers/box-target.js';
 
 const PLAYBOOK = path.resolve('test/fixtures/tasks/local/play.yaml');
 const skip = sshdUnavailable();
-let sshd: Sshd;
+let box: BoxTarget | undefined;
 let dir: string;
 let inventory: string;
 let root: string;
 
-async function provision(...args: string[]) {
-  const lines: string[] = [];
-  const code = await main(args, { out: (s) => lines.push(s), err: (s) => lines.push(s), isTTY: false });
-  return { code, output: lines.join('\n') };
-}
+const provision = runCli;
 
 async function report(file: string) {
   return JSON.parse(await readFile(file, 'utf8')) as {
@@ -30,19 +25,12 @@ async function report(file: string) {
 
 before(async () => {
   if (skip) return;
-  sshd = await startSshd({ users: [TEST_USER] });
-  dir = await mkdtemp(path.join(tmpdir(), 'provision-tasks-'));
-  process.env.PROVISION_CACHE_DIR = path.join(dir, 'cache');
-  root = path.join(dir, 'target');
-  inventory = path.join(dir, 'hosts.yaml');
-  await writeFile(inventory, boxInventory(sshd, { demo_root: root }));
+  box = await startBoxTarget('provision-tasks-');
+  ({ dir, root, inventory } = box);
 });
 
 after(async () => {
-  if (skip) return;
-  await sshd?.stop();
-  delete process.env.PROVISION_CACHE_DIR;
-  await rm(dir, { recursive: true, force: true });
+  if (!skip) await box?.stop();
 });
 
 test('a play of YAML tasks converges, then a second run and a --check --diff run change nothing', { skip }, async () => {
