@@ -15,7 +15,8 @@ import type { HaModel, ProfileName } from '../src/topology/types.js';
 import { SshTransport, connectionSpecFor, sh, type Transport } from '../src/transport/index.js';
 import { verifyFailover, formatFailoverTable, vipHolders, DEFAULT_RATE_HZ, DEFAULT_TIMEOUT_MS, FAILOVER_MODES, type FailoverMode, type FailoverReport } from '../src/verify/failover.js';
 import { labPowerOff, labPowerOn } from '../src/lab/index.js';
-import { curlVips, probeAssignments } from '../src/verify/checks.js';
+import { curlVips } from '../src/verify/http-check.js';
+import { probeAssignments } from '../src/verify/probes.js';
 import { measure, table } from './lib/measure.js';
 import { LAB_INVENTORY, REPO, inventoryWith, runProvision } from './lab.js';
 

@@ -3,5 +3,9 @@
 export { haModel } from './topology/role-data.js';
 export { keepalivedConfData, notifyScriptData, nginxTrackDropIn, chooseTrackMethod, nginxLbConfData, templatePath, PATHS } from './topology/render.js';
 export { hostsEntries } from './topology/hosts.js';
-export { captureAdverts, checkVipsHeld, curlVips, failureMessage, oneAtATime, probeAssignments, untilOk } from './verify/checks.js';
-export type { CheckResult } from './verify/checks.js';
+export { checkVipsHeld } from './verify/vips-held.js';
+export { captureAdverts } from './verify/adverts.js';
+export { curlVips, oneAtATime } from './verify/http-check.js';
+export { probeAssignments } from './verify/probes.js';
+export { untilOk } from './verify/cluster.js';
+export { failureMessage, type CheckResult } from './verify/check-result.js';

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT, InputError } from '../errors.js';
 import { deriveTopology } from '../topology/index.js';
-import { verifyCluster, formatVerifyTable } from '../verify/checks.js';
+import { verifyCluster, formatVerifyTable } from '../verify/cluster.js';
 import { verifyFailover, formatFailoverTable, vipHolders } from '../verify/failover.js';
 import { reportTopology, type VerifyJsonReport } from '../verify/html-data.js';
 import { knownTracking } from './plan-after-check.js';

@@ -3,7 +3,7 @@
 // The topology part holds no secret: addresses, priorities and timers only.
 import type { HaModel } from '../topology/types.js';
 import type { HaPlan } from '../topology/show.js';
-import type { VerifyReport } from './checks.js';
+import type { VerifyReport } from './cluster.js';
 import type { FailoverReport } from './failover.js';
 
 export interface ReportTopology {

@@ -2,13 +2,12 @@
 // (the same python3 loop as the failover measurement) until stopped, then the requests sent,
 // failed and the slowest answer are reported per VIP. This is how "a re-provision loses no
 // request" is shown: start traffic, run the change, stop traffic, count failures.
-import { randomBytes } from 'node:crypto';
-import { sh } from '../transport/quote.js';
-import type { Transport } from '../transport/types.js';
 import type { HaModel } from '../topology/types.js';
-import { memoConnect, probeAssignments, textTable, type Connect } from './checks.js';
-import { computeGap, parseProbeLoop, type ProbeSample } from './parse.js';
-import { PROBE_LOOP_PY, type ProbeLoopConfig } from './probe-script.js';
+import { memoConnect, type Connect } from './cluster.js';
+import { probeAssignments } from './probes.js';
+import { textTable } from '../report/text-table.js';
+import { computeGap } from './parse.js';
+import { startProbeLoop } from './probe-loop.js';
 
 export interface TrafficOptions {
   /** Requests per second per VIP per probe (default 10). */
@@ -48,50 +47,26 @@ export interface RunningTraffic {
   stop(): Promise<TrafficReport>;
 }
 
-const errMsg = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
 export async function startTraffic(model: HaModel, connect: Connect, o: TrafficOptions = {}): Promise<RunningTraffic> {
   const conn = memoConnect(connect);
-  const rate = o.rateHz ?? 10;
-  const timeout = o.timeoutS ?? 2;
-  const loops = await Promise.all(
-    probeAssignments(model).map(async (a) => {
-      const t: Transport = await conn(a.host);
-      const stop = `/tmp/provision-traffic-${randomBytes(6).toString('hex')}.stop`;
-      const cfg: ProbeLoopConfig = {
-        vips: a.vips,
-        port: model.listenPort,
-        rate,
-        timeout,
-        duration: o.maxSeconds ?? 600,
-        stop,
-        backends: model.backends.map((b) => b.host),
-        maxInflight: Math.ceil(rate * timeout) + 4,
-      };
-      const done = t
-        .exec(sh`python3 - ${JSON.stringify(cfg)}`, { sudo: false, stdin: PROBE_LOOP_PY, timeoutMs: ((o.maxSeconds ?? 600) + 30) * 1000 })
-        .then((r) => ({ ...parseProbeLoop(r.stdout), code: r.code, stderr: r.stderr }))
-        .catch((e: unknown) => ({ samples: [] as ProbeSample[], end: undefined, bad: [], code: null, stderr: errMsg(e) }));
-      return { host: a.host, vips: a.vips, t, stop, done };
-    }),
-  );
+  const loopOpts = { port: model.listenPort, rateHz: o.rateHz ?? 10, timeoutS: o.timeoutS ?? 2, durationS: o.maxSeconds ?? 600, backends: model.backends.map((b) => b.host) };
+  const loops = await Promise.all(probeAssignments(model).map(async (a) => startProbeLoop(await conn(a.host), a.host, { ...loopOpts, vips: a.vips })));
   const t0 = Date.now();
   return {
     async stop() {
-      await Promise.all(loops.map((l) => l.t.exec(sh`touch ${l.stop}`, { sudo: false, timeoutMs: 15_000 }).catch(() => undefined)));
-      const outs = await Promise.all(loops.map((l) => l.done));
+      const outs = await Promise.all(loops.map((l) => l.stop()));
       const seconds = (Date.now() - t0) / 1000;
       const vips: TrafficVip[] = [];
       const problems: string[] = [];
       loops.forEach((l, i) => {
         const out = outs[i];
-        if (!out.end) problems.push(`request loop on ${l.host} ended without its closing line (exit ${out.code}): ${out.stderr.trim().slice(0, 200)}`);
+        if (out.error) problems.push(out.error);
         for (const vip of l.vips) {
           const xs = out.samples.filter((s) => s.vip === vip);
           const g = computeGap(xs);
           vips.push({
             vip,
-            probe: l.host,
+            probe: l.probe,
             sent: xs.length,
             failed: g.failures,
             gapMs: g.gapMs,

@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { oneAtATime } from '../../src/verify/checks.js';
+import { oneAtATime } from '../../src/verify/http-check.js';
 
 test('oneAtATime: never two at once, in call order, a rejection passes to its caller only', async () => {
   const inTurn = oneAtATime();
