@@ -26,7 +26,8 @@ const dir = skip ? '' : mkdtempSync(join(tmpdir(), 'provision-oracle-'));
 /** What the playbook leaves on a host, removed so each direction starts from nothing. */
 const RESET = [
   'systemctl disable --now demo-http 2>/dev/null; rm -f /etc/systemd/system/demo-http.service; systemctl daemon-reload',
-  'rm -rf /srv/demo /etc/demo.conf /etc/sysctl.d/60-demo.conf',
+  'rm -rf /srv/demo /etc/demo.conf /etc/sysctl.d/60-demo.conf /etc/cron.d/demo',
+  'userdel demo-alice 2>/dev/null; userdel demo-bob 2>/dev/null; groupdel demo 2>/dev/null; true',
   'sysctl -q -w net.ipv4.ip_nonlocal_bind=0',
 ].join('; ');
 
@@ -69,8 +70,10 @@ test('YAML tasks: provision converges, Ansible agrees; Ansible converges, provis
   const page = await labSshExec('web1', `python3 -c "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8088/').read().decode(), end='')"`, labOpts);
   assert.equal(page.stdout, 'hello from web1 (Debian 12)\n');
   const sysctl = [await provision('web1', EXTRA), await provision('web1', EXTRA)];
-  assert.deepEqual(sysctl.map((r) => [r.code, r.host.changed]), [[0, 1], [0, 0]], sysctl[1].output);
-  assert.equal((await labSshExec('web1', 'cat /etc/sysctl.d/60-demo.conf /proc/sys/net/ipv4/ip_nonlocal_bind', labOpts)).stdout, 'net.ipv4.ip_nonlocal_bind = 1\n1\n');
+  assert.deepEqual(sysctl.map((r) => [r.code, r.host.changed]), [[0, 2], [0, 0]], sysctl[0].output + sysctl[1].output);
+  assert.equal((await labSshExec('web1', 'cat /etc/sysctl.d/60-demo.conf /proc/sys/net/ipv4/ip_nonlocal_bind /etc/cron.d/demo', labOpts)).stdout, "net.ipv4.ip_nonlocal_bind = 1\n1\n#Ansible: demo cleanup\n0 3 * * * root find /srv/demo/www -name '*.tmp' -delete\n");
+  const who = await labSshExec('web1', 'id demo-alice; cat /srv/demo/fetched.html; ls /srv/demo/unpacked/www', labOpts);
+  assert.match(who.stdout, /^uid=\d+\(demo-alice\) gid=\d+\(demo\) groups=\d+\(demo\)\nhello from web1 \(Debian 12\)\nindex\.html\n$/);
 
   const check = await ansible('web1', '--check', '--diff');
   assert.equal(check.code, 0, check.output);
