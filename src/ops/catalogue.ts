@@ -10,6 +10,7 @@ import { copy, link } from './copy.js';
 import { cron } from './cron.js';
 import { getUrl, unarchive } from './fetch.js';
 import { waitFor } from './wait.js';
+import { reboot } from './reboot.js';
 
 export const CATALOGUE = {
   package: pkg,
@@ -29,6 +30,7 @@ export const CATALOGUE = {
   getUrl,
   unarchive,
   waitFor,
+  reboot,
 } as const satisfies Record<string, Operation<any>>;
 
 export type OpName = keyof typeof CATALOGUE;

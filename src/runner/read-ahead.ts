@@ -136,6 +136,7 @@ export class ReadAhead {
       },
       warm: t.warm ? () => t.warm!() : undefined,
       lostWithin: t.lostWithin ? (ms) => t.lostWithin!(ms) : undefined,
+      reconnect: t.reconnect ? () => t.reconnect!() : undefined,
     };
   }
 

@@ -19,6 +19,8 @@ export function withBecome(c: OpContext, become: boolean | undefined): OpContext
     exec: (cmd, o) => t.exec(cmd, { sudo: become, ...o }),
     put: (p, content, o) => t.put(p, content, { sudo: become, ...o }),
     close: () => t.close(),
+    lostWithin: t.lostWithin ? (ms) => t.lostWithin!(ms) : undefined,
+    reconnect: t.reconnect ? () => t.reconnect!() : undefined,
   };
   // Facts too are read with this become (not from the read-ahead, which reads with the host's).
   return { ...c, transport, read: (cmd) => t.exec(cmd, { sudo: become }), fact: undefined };

@@ -41,6 +41,8 @@ export interface RecordingTransportOptions {
   fallback?: ScriptedAnswer;
   /** Make put() fail for paths matching this (to test error handling). */
   failPut?: (path: string) => string | undefined;
+  /** reconnect() rejects this many times first (a host still rebooting). */
+  reconnectFailures?: number;
 }
 
 export class RecordingTransport implements Transport {
@@ -51,16 +53,20 @@ export class RecordingTransport implements Transport {
   readonly files = new Map<string, Buffer>();
   connected = false;
   closed = false;
+  /** reconnect() calls so far (failed ones included). */
+  reconnects = 0;
 
   private readonly rules: Rule[] = [];
   private readonly fallback?: ScriptedAnswer;
   private readonly failPut?: (path: string) => string | undefined;
+  private reconnectFailures: number;
 
   constructor(host = 'test-host', opts: RecordingTransportOptions = {}) {
     this.host = host;
     for (const [m, a] of opts.answers ?? []) this.on(m, a);
     this.fallback = opts.fallback;
     this.failPut = opts.failPut;
+    this.reconnectFailures = opts.reconnectFailures ?? 0;
   }
 
   /** Answer every matching command with `answer`. */
@@ -123,6 +129,15 @@ export class RecordingTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  async reconnect(): Promise<void> {
+    this.reconnects++;
+    if (this.reconnectFailures > 0) {
+      this.reconnectFailures--;
+      throw new Error('RecordingTransport: connection refused (scripted)');
+    }
+    this.connected = true;
   }
 }
 

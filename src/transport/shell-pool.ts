@@ -75,6 +75,12 @@ export class ShellPool {
     for (const slot of Object.values(this.slots)) (await slot.p?.catch(() => undefined))?.close();
   }
 
+  /** A new connection (the transport reconnected): close the shells and let each start again. */
+  async reset(): Promise<void> {
+    await this.closeAll();
+    for (const slot of Object.values(this.slots)) Object.assign(slot, { p: undefined, live: undefined, starts: 0, off: false });
+  }
+
   private async start(kind: ShellKind, slot: Slot): Promise<RemoteShell | undefined> {
     if (slot.starts >= MAX_STARTS) {
       slot.off = true;

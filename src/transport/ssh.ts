@@ -185,6 +185,25 @@ export class SshTransport implements Transport {
     if (this.ownJump) await this.ownJump.close();
   }
 
+  /**
+   * Drop this connection and connect again with the same settings (the reboot operation: the
+   * host went down and came back). Commands still running on the old connection fail; the
+   * persistent shells start anew. Rejects as connect() does while the host is not back.
+   */
+  async reconnect(): Promise<void> {
+    if (this.closed) throw new HostError(this.host, 'failed', 'transport already closed');
+    await this.connecting?.catch(() => undefined);
+    const old = this.client;
+    this.client = undefined;
+    this.connecting = undefined;
+    this.sftpP = undefined;
+    for (const fail of [...this.watchers]) fail('dropped to reconnect');
+    old?.end();
+    await this.shells.reset();
+    this.lostReason = undefined;
+    return this.connect();
+  }
+
   /** Start the persistent root shell now, when root commands would use it (see exec). */
   async warm(): Promise<void> {
     try {
@@ -238,8 +257,10 @@ export class SshTransport implements Transport {
   private async doConnect(): Promise<void> {
     const t0 = performance.now();
     const client = (await this.attachKept()) ?? (await this.connectDirect());
-    client.on('error', (err: Error) => this.lost(errMessage(err)));
+    // Only the current connection's end counts: one dropped by reconnect() is already replaced.
+    client.on('error', (err: Error) => this.client === client && this.lost(errMessage(err)));
     client.on('close', () => {
+      if (this.client !== client) return;
       this.lost('connection closed');
       this.client = undefined;
     });

@@ -54,6 +54,11 @@ export interface Transport {
    * drops, and that host is unreachable, not failed.
    */
   lostWithin?(ms: number): Promise<boolean>;
+  /**
+   * Optional: drop the connection and connect again with the same settings (after a reboot).
+   * Rejects while the host cannot be reached; the caller retries until its own deadline.
+   */
+  reconnect?(): Promise<void>;
 }
 
 /** How to reach a host, resolved from inventory vars and ~/.ssh/config. */

@@ -111,7 +111,7 @@ test('adhoc: one module by name with a k=v string, checked first, then run (and 
 });
 
 test("the modules that are one catalogue operation find it by the Ansible module its entry names", () => {
-  for (const [module, op] of [['user', 'user'], ['group', 'group'], ['cron', 'cron'], ['get_url', 'getUrl'], ['unarchive', 'unarchive'], ['wait_for', 'waitFor']]) {
+  for (const [module, op] of [['user', 'user'], ['group', 'group'], ['cron', 'cron'], ['get_url', 'getUrl'], ['unarchive', 'unarchive'], ['wait_for', 'waitFor'], ['reboot', 'reboot']]) {
     assert.equal(catalogueEntry(module)?.[0], op, module);
     assert.ok(findModule(`ansible.builtin.${module}`), module);
   }

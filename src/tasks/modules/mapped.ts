@@ -3,6 +3,7 @@
 // unarchive, wait_for, reboot. The entry is found by the Ansible module its `ansible` field
 // names, so the table in src/ops/catalogue.ts stays the one place that says which is which.
 import { CATALOGUE } from '../../ops/catalogue.js';
+import { raw } from '../../transport/quote.js';
 import type { Operation } from '../../ops/operation.js';
 import { problems } from '../../ops/schema.js';
 import { OpError } from '../../ops/types.js';
@@ -14,7 +15,11 @@ export function catalogueEntry(module: string): [string, Operation] | undefined 
   return (Object.entries(CATALOGUE) as [string, Operation][]).find(([, op]) => op.ansible.split(/[\s/(]+/).includes(want));
 }
 
-function mapped(name: string, args: Record<string, ArgSpec>, extra: Partial<ModuleDef> = {}): ModuleDef {
+/**
+ * `shellArgs`: arguments that are shell text the playbook wrote (reboot's test_command): the
+ * operation takes them as a Shell, as the shell module takes its command.
+ */
+function mapped(name: string, args: Record<string, ArgSpec>, extra: Partial<ModuleDef> = {}, shellArgs: readonly string[] = []): ModuleDef {
   return {
     name,
     args,
@@ -23,7 +28,8 @@ function mapped(name: string, args: Record<string, ArgSpec>, extra: Partial<Modu
       const found = catalogueEntry(name);
       if (!found) throw new OpError(`${name}: no operation of this build's catalogue does ansible.builtin.${name}`);
       const [opName, op] = found;
-      const spec = Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined && v !== null));
+      const given = Object.entries(a).filter(([, v]) => v !== undefined && v !== null);
+      const spec = Object.fromEntries(given.map(([k, v]) => [k, shellArgs.includes(k) ? raw(String(v)) : v]));
       const bad = problems(opName, op.options, spec);
       if (bad.length) throw new OpError(bad.join('; '));
       return { plan: await op.run(ctx.op, spec as never), result: {} };
@@ -75,4 +81,9 @@ export const waitFor = mapped(
   { exclusive: [['port', 'path']] },
 );
 
-export const reboot = mapped('reboot', { reboot_timeout: int(), msg: str(), pre_reboot_delay: int(), post_reboot_delay: int(), test_command: str(), connect_timeout: int() });
+export const reboot = mapped(
+  'reboot',
+  { reboot_timeout: int(), msg: str(), pre_reboot_delay: int(), post_reboot_delay: int(), test_command: str(), reboot_command: str(), boot_time_command: str() },
+  {},
+  ['test_command', 'reboot_command', 'boot_time_command'],
+);
