@@ -3,8 +3,9 @@
 // the SSH side: every connection drops (the sshd's session processes are killed, by the
 // listener's pid) and, two seconds later, the "boot id" (a file boot_time_command reads)
 // changes. The real CLI must reconnect, wait for the new id, and run the next task over the new
-// connection: from a YAML task and from a TypeScript role, through the connection keeper (the
-// default) and directly (--persist 0). A real kernel reboot belongs on a VM (test/vagrant.test.ts).
+// connection: from a YAML task and from a TypeScript role (whose reboot command is cut off by
+// the drop, as `shutdown` can be), through the connection keeper (the default) and directly
+// (--persist 0). A real kernel reboot belongs on a VM: test/fixtures/reboot/real.yaml.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';

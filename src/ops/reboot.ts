@@ -39,7 +39,9 @@ async function order(ctx: OpContext, cmd: Shell): Promise<void> {
     const r = await ctx.transport.exec(cmd, { timeoutMs: 30_000 });
     if (r.code !== 0 && r.code !== null) throw new OpError(`reboot: ${cmd.text} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
   } catch (e) {
-    if (!(e instanceof HostError && e.kind === 'unreachable')) throw e;
+    // The command's channel can end a moment before the connection is seen lost: asked as the runner does.
+    if (e instanceof HostError && (e.kind === 'unreachable' || (await ctx.transport.lostWithin?.(2000)))) return;
+    throw e;
   }
 }
 

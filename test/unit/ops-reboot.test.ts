@@ -60,6 +60,22 @@ test('reboot: the connection dropping under the shutdown command is the reboot, 
   await plan.apply!();
   assert.deepEqual(ordered, ["shutdown -r +2 'kernel 6.1'"]);
   assert.deepEqual(t.commands.slice(1), ['cat /proc/sys/kernel/random/boot_id', 'systemctl is-system-running']);
+
+  // The command's channel ended first ("failed"), the connection is lost a moment later: still the reboot.
+  const late = rebootingHost();
+  late.on('shutdown', () => {
+    throw new HostError('h', 'failed', 'channel closed while running a command');
+  });
+  let asked = 0;
+  Object.assign(late, { lostWithin: async () => ++asked > 0 });
+  await (await CATALOGUE.reboot.run(ctx(late), {})).apply!();
+  assert.equal(asked, 1);
+  const other = rebootingHost();
+  other.on('shutdown', () => {
+    throw new HostError('h', 'failed', 'cannot open a channel');
+  });
+  Object.assign(other, { lostWithin: async () => false });
+  await assert.rejects((await CATALOGUE.reboot.run(ctx(other), {})).apply!(), /cannot open a channel/);
 });
 
 test('reboot: --check reports a change and sends nothing; a boot id that never changes fails at reboot_timeout', async () => {
