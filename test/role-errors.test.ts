@@ -3,9 +3,12 @@
 // role that does not compile stops a run before connecting (exit 3); a misspelled option that
 // gets past the type check fails its task at run time with file:line and the closest name,
 // sending nothing of that task; an exception in role code names the role, the task and the
-// TypeScript file:line in the recap and the JSON report, with the stack under -v.
+// TypeScript file:line in the recap and the JSON report, with the stack under -v; so does one
+// in a shipped role run from the build (dist/, mapped back through tsc's source maps).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -74,5 +77,32 @@ test('run time, over sshd: a misspelled option fails its task naming file:line a
     assert.match(t.err, /TypeError: Cannot read properties of undefined[\s\S]*roles\/throws\/index\.ts:15:/, '-v prints the stack');
   } finally {
     await sshd.stop();
+  }
+});
+
+test('a shipped role that throws, run from the build without PROVISION_DEBUG: the TypeScript file:line in the recap, the JSON report and the -v stack', { skip: skip || (existsSync('dist/roles/nginx_lb/index.js.map') ? false : 'no build: npm run build') }, async () => {
+  const box = await startSshd({ users: [TEST_USER] });
+  const inv = path.join(dir, 'shipped.yaml');
+  const play = path.join(dir, 'shipped-play.yaml');
+  const json = path.join(dir, 'shipped.json');
+  // nginx_lb derives the HA model first; with no `ha` variable that throws from role code.
+  writeFileSync(inv, boxInventory(box, {}));
+  writeFileSync(play, '- hosts: all\n  roles: [nginx_lb]\n');
+  const env = { ...process.env };
+  delete env.PROVISION_DEBUG;
+  delete env.NODE_OPTIONS;
+  try {
+    const r = await promisify(execFile)(process.execPath, ['bin/provision.js', inv, play, '--json', json, '-v'], { env }).then(
+      () => assert.fail('the run succeeded'),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    assert.equal(r.code, EXIT.HOST_FAILED, r.stdout + r.stderr);
+    assert.match(r.stdout, /nginx_lb : role code after the start \(roles\/nginx_lb\/index\.ts:13:\d+\): ha: no "ha" variable/);
+    const task = JSON.parse(readFileSync(json, 'utf8')).tasks.find((x: { status: string }) => x.status === 'failed');
+    assert.match(task.location, /^roles\/nginx_lb\/index\.ts:13:\d+$/);
+    assert.match(r.stderr, /at Object\.tasks \(.*\/roles\/nginx_lb\/index\.ts:13:\d+\)/, '-v prints the stack mapped');
+    assert.doesNotMatch(r.stdout + r.stderr, /dist\//, 'no position in the build is shown');
+  } finally {
+    await box.stop();
   }
 });

@@ -1,26 +1,37 @@
 // Where role code called into provision: the first stack frame outside this package's own
-// modules, as "file:line:column" (source-mapped to the TypeScript where source maps are on).
+// modules, as "file:line:column" of the TypeScript (a shipped role's build is mapped back by
+// ./build-map.ts; an outside role's compiled code carries an inline map node applies).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sourcePosition } from './build-map.js';
 
 /** This package's module directory (src/ run through tsx, or its build). */
 const OWN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..') + path.sep;
 
-/** "file:line:col" of a stack frame line, or undefined for frames without a file. */
-function frameLocation(frame: string): string | undefined {
-  const m = /\(?((?:file:\/\/)?\/[^()]*?):(\d+):(\d+)\)?$/.exec(frame.trim());
+const FRAME = /\(?((?:file:\/\/)?\/[^()]*?):(\d+):(\d+)\)?$/;
+
+/** The file (a path) of a stack frame line, and its line and column; undefined for frames without a file. */
+function frameParts(frame: string): { file: string; line: number; col: number } | undefined {
+  const m = FRAME.exec(frame.trim());
   if (!m) return undefined;
-  const file = m[1].startsWith('file://') ? fileURLToPath(m[1]) : m[1];
-  return `${file}:${m[2]}:${m[3]}`;
+  return { file: m[1].startsWith('file://') ? fileURLToPath(m[1]) : m[1], line: Number(m[2]), col: Number(m[3]) };
+}
+
+/** A stack with each frame in the build shown at its TypeScript file:line:col. */
+export function mappedStack(stack: string): string {
+  return stack.split('\n').map((line, i) => {
+    const p = i > 0 ? frameParts(line) : undefined;
+    return p ? line.replace(/(?:file:\/\/)?\/[^()]*?:\d+:\d+(?=\)?\s*$)/, () => sourcePosition(p.file, p.line, p.col)) : line;
+  }).join('\n');
 }
 
 /** The frames of a stack that belong to role code (not this package, node or node_modules). */
 export function userFrames(stack: string | undefined): string[] {
   const out: string[] = [];
   for (const line of (stack ?? '').split('\n').slice(1)) {
-    const loc = frameLocation(line);
-    if (!loc || loc.startsWith(OWN) || loc.includes(`${path.sep}node_modules${path.sep}`)) continue;
-    out.push(loc);
+    const p = frameParts(line);
+    if (!p || p.file.startsWith(OWN) || p.file.includes(`${path.sep}node_modules${path.sep}`)) continue;
+    out.push(sourcePosition(p.file, p.line, p.col));
   }
   return out;
 }
@@ -49,5 +60,5 @@ export function shortLocation(loc: string): string {
 export function failureOf(e: unknown, where?: Site): { location?: string; stack?: string } {
   const stack = e instanceof Error ? e.stack : undefined;
   const loc = userFrames(stack)[0] ?? where?.();
-  return { location: loc && shortLocation(loc), stack: e instanceof Error && e.name !== 'OpError' ? stack : undefined };
+  return { location: loc && shortLocation(loc), stack: e instanceof Error && e.name !== 'OpError' && stack ? mappedStack(stack) : undefined };
 }
