@@ -81,6 +81,8 @@ export class SshTransport implements Transport {
   private closed = false;
   private lostReason?: string;
   private readonly watchers = new Set<(reason: string) => void>();
+  /** Connections reconnect() dropped. */
+  private readonly dropped = new WeakSet<SshClient>();
   private sftpP?: Promise<SFTPWrapper>;
   private ownJump?: SshTransport;
   private rootP?: Promise<boolean>;
@@ -194,6 +196,7 @@ export class SshTransport implements Transport {
     if (this.closed) throw new HostError(this.host, 'failed', 'transport already closed');
     await this.connecting?.catch(() => undefined);
     const old = this.client;
+    if (old) this.dropped.add(old);
     this.client = undefined;
     this.connecting = undefined;
     this.sftpP = undefined;
@@ -257,10 +260,10 @@ export class SshTransport implements Transport {
   private async doConnect(): Promise<void> {
     const t0 = performance.now();
     const client = (await this.attachKept()) ?? (await this.connectDirect());
-    // Only the current connection's end counts: one dropped by reconnect() is already replaced.
-    client.on('error', (err: Error) => this.client === client && this.lost(errMessage(err)));
+    // A connection reconnect() dropped is replaced: its end is not this transport's loss.
+    client.on('error', (err: Error) => !this.dropped.has(client) && this.lost(errMessage(err)));
     client.on('close', () => {
-      if (this.client !== client) return;
+      if (this.dropped.has(client)) return;
       this.lost('connection closed');
       this.client = undefined;
     });
