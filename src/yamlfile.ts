@@ -39,23 +39,7 @@ export function parseYamlText(file: string, text: string, opts: { version?: '1.1
     const p = posOf(offset);
     return new InputError(message, p, maskSecretValues(excerptAt(text, p.line!, p.col)));
   };
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0];
-    if (err.code === 'DUPLICATE_KEY') {
-      const dup = findDuplicateKey(doc.contents as Node | null);
-      if (dup?.again.range && dup.first.range) {
-        const was = lc.linePos(dup.first.range[0]);
-        throw errorAtOffset(dup.again.range[0], `duplicate key "${String(dup.again.source ?? dup.again.value)}" (first at line ${was.line}, column ${was.col})`);
-      }
-    }
-    const p = posOf(err.pos[0]);
-    let msg = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    if (/Maximum call stack/i.test(msg)) msg = 'nested too deeply for the parser';
-    if (/tab/i.test(msg) || /\t/.test(text.split('\n')[(p.line ?? 1) - 1] ?? '')) {
-      if (!/tab/i.test(msg)) msg += ' (tabs are not allowed for indentation in YAML)';
-    }
-    throw errorAtOffset(err.pos[0], `invalid YAML: ${msg}`);
-  }
+  if (doc.errors.length > 0) throw parseError(doc, lc, text, errorAtOffset);
   for (const w of doc.warnings) {
     if (w.code === 'TAG_RESOLVE_FAILED') {
       const tag = /Unresolved tag: (\S+)/.exec(w.message)?.[1];
@@ -71,40 +55,9 @@ export function parseYamlText(file: string, text: string, opts: { version?: '1.1
     },
   });
   if (badKey?.range) throw errorAtOffset(badKey.range[0], 'a mapping key must be a plain value (a name), not a list or mapping');
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (e) {
-    let firstAlias: Node | undefined;
-    visit(doc, {
-      Alias(_, a) {
-        firstAlias ??= a;
-        return visit.BREAK;
-      },
-    });
-    const why = /alias|resource exhaustion/i.test((e as Error).message)
-      ? `aliases expand to too many values (more than ${MAX_ALIAS_COUNT} per alias: nested anchors that multiply, as in a "billion laughs" document)`
-      : `cannot read the YAML: ${(e as Error).message.split('\n')[0]}`;
-    throw firstAlias?.range ? errorAtOffset(firstAlias.range[0], why) : new InputError(why, { file });
-  }
-  const nodeAt = (path: (string | number)[], wantKey = false): Node | null => {
-    let node: unknown = doc.contents;
-    let last: Node | null = (doc.contents as Node) ?? null;
-    for (const [i, key] of path.entries()) {
-      if (isMap(node)) {
-        const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(key));
-        if (!pair) return last;
-        node = wantKey && i === path.length - 1 ? pair.key : pair.value ?? pair.key;
-        if (node === null) return isScalar(pair.key) ? (pair.key as Node) : last;
-      } else if (isSeq(node) && typeof key === 'number') {
-        node = node.items[key];
-      } else return last;
-      if (node && typeof node === 'object' && 'range' in (node as object)) last = node as Node;
-    }
-    return last;
-  };
+  const value = toJs(doc, file, errorAtOffset);
   const pos = (path: (string | number)[], opts: { key?: boolean } = {}): SourcePos => {
-    const n = nodeAt(path, opts.key);
+    const n = nodeAt(doc, path, opts.key);
     return n?.range ? posOf(n.range[0]) : { file };
   };
   return {
@@ -120,22 +73,58 @@ export function parseYamlText(file: string, text: string, opts: { version?: '1.1
   };
 }
 
-/** "did you mean" for unknown keys: the closest known key within edit distance 2. */
-export function didYouMean(word: string, known: string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const k of known) {
-    const d = editDistance(word.toLowerCase(), k.toLowerCase());
-    if (d < bestD) (best = k), (bestD = d);
+/** The parser's first error as an InputError at its position (a duplicate key names where it was first). */
+function parseError(doc: Document.Parsed, lc: LineCounter, text: string, errorAtOffset: (offset: number, message: string) => InputError): InputError {
+  const err = doc.errors[0];
+  if (err.code === 'DUPLICATE_KEY') {
+    const dup = findDuplicateKey(doc.contents as Node | null);
+    if (dup?.again.range && dup.first.range) {
+      const was = lc.linePos(dup.first.range[0]);
+      return errorAtOffset(dup.again.range[0], `duplicate key "${String(dup.again.source ?? dup.again.value)}" (first at line ${was.line}, column ${was.col})`);
+    }
   }
-  return best;
+  const line = lc.linePos(err.pos[0]).line;
+  let msg = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  if (/Maximum call stack/i.test(msg)) msg = 'nested too deeply for the parser';
+  if (/tab/i.test(msg) || /\t/.test(text.split('\n')[line - 1] ?? '')) {
+    if (!/tab/i.test(msg)) msg += ' (tabs are not allowed for indentation in YAML)';
+  }
+  return errorAtOffset(err.pos[0], `invalid YAML: ${msg}`);
 }
 
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) dp[0][j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return dp[a.length][b.length];
+/** The document's value; aliases that expand too far (a "billion laughs") are an InputError at the first alias. */
+function toJs(doc: Document.Parsed, file: string, errorAtOffset: (offset: number, message: string) => InputError): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
+  } catch (e) {
+    let firstAlias: Node | undefined;
+    visit(doc, {
+      Alias(_, a) {
+        firstAlias ??= a;
+        return visit.BREAK;
+      },
+    });
+    const why = /alias|resource exhaustion/i.test((e as Error).message)
+      ? `aliases expand to too many values (more than ${MAX_ALIAS_COUNT} per alias: nested anchors that multiply, as in a "billion laughs" document)`
+      : `cannot read the YAML: ${(e as Error).message.split('\n')[0]}`;
+    throw firstAlias?.range ? errorAtOffset(firstAlias.range[0], why) : new InputError(why, { file });
+  }
+}
+
+/** The node at a path of keys/indexes, or the nearest existing ancestor; `wantKey`: the last key itself. */
+function nodeAt(doc: Document.Parsed, path: (string | number)[], wantKey = false): Node | null {
+  let node: unknown = doc.contents;
+  let last: Node | null = (doc.contents as Node) ?? null;
+  for (const [i, key] of path.entries()) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(key));
+      if (!pair) return last;
+      node = wantKey && i === path.length - 1 ? pair.key : pair.value ?? pair.key;
+      if (node === null) return isScalar(pair.key) ? (pair.key as Node) : last;
+    } else if (isSeq(node) && typeof key === 'number') {
+      node = node.items[key];
+    } else return last;
+    if (node && typeof node === 'object' && 'range' in (node as object)) last = node as Node;
+  }
+  return last;
 }

@@ -3,7 +3,8 @@
 // with positions so a mistake names file:line:col.
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { readYamlFile, didYouMean, type YamlFile } from '../yamlfile.js';
+import { readYamlFile, type YamlFile } from '../yamlfile.js';
+import { didYouMean } from '../did-you-mean.js';
 import type { TaskSection } from '../tasks/section.js';
 
 export interface RoleRef {

@@ -2,7 +2,7 @@
 // arguments (dict or k=v string), the task keywords, every error at the task's file:line with
 // the closest valid name.
 import type { YamlFile } from '../yamlfile.js';
-import { didYouMean } from '../yamlfile.js';
+import { didYouMean } from '../did-you-mean.js';
 import { InputError } from '../errors.js';
 import { findModule, closestModule } from './modules/index.js';
 import { normalizeArgs, parseKeyValues, ArgError } from './modules/args.js';

@@ -87,83 +87,30 @@ export function buildTopology(hosts: Host[], opts: DeriveOptions = {}): BuildRes
   }
   const fatalBefore = () => findings.some((f) => f.severity === 'error' && (f.code.startsWith('schema-') || f.code === 'ha-missing' || f.code === 'secret-unresolved'));
 
-  // Every LB should see the same `ha`; a host_vars override would make the nodes disagree.
-  const canon = JSON.stringify(haHost.vars.ha);
-  for (const h of lbs.slice(1)) {
-    if (JSON.stringify(h.vars.ha) !== canon) {
-      err('ha-differs', `${h.name} has a different "ha" than ${haHost.name}; the model is read from ${haHost.name}`, 'define ha once, in all.vars or group_vars/all.yaml', { host: h.name, path: [h.name, 'ha'] }, 'warning');
-    }
-  }
+  warnHaDiffers(lbs, haHost, err);
 
   const netNames = spec.networks.map((n) => n.name);
   const backendHosts = hosts.filter((h) => h.groups.includes(spec.backend_group) && !h.groups.includes(lbGroup));
   const probeHosts = hosts.filter((h) => h.groups.includes(spec.probe_group));
-  const hostSpecs = new Map<string, HostTopologySpec>();
-  for (const h of new Set([...lbs, ...backendHosts, ...probeHosts])) {
-    const r = validateHostVars(h.name, h.vars, { lb: lbs.includes(h), networks: netNames });
-    findings.push(...r.findings);
-    if (r.spec) hostSpecs.set(h.name, r.spec);
-  }
+  const hostSpecs = hostSpecsOf([...new Set([...lbs, ...backendHosts, ...probeHosts])], lbs, netNames, findings);
 
   // Secrets: resolved now, so a missing variable or file is reported before any connection.
-  const secretOpts: SecretOptions = { baseDir: opts.baseDir, env: opts.env };
-  const resolveSecret = (s: SecretSpec | undefined, path: (string | number)[], host: string): Secret | undefined => {
-    if (s === undefined) return undefined;
-    try {
-      return Secret.resolve(s, secretOpts);
-    } catch (e) {
-      if (!(e instanceof SecretError)) throw e;
-      const fix = e.spec.startsWith('env ') ? `export ${e.spec.slice(4)}=<password> before running provision` : e.spec.startsWith('file ') ? `create the file (relative to the inventory's directory) holding the password` : 'write the password as a string, {env: NAME} or {file: path}';
-      err('secret-unresolved', `${fmtPath(path.slice(1))}: ${e.message}`, fix, { host, path });
-      return undefined;
-    }
-  };
+  const resolveSecret = secretResolver({ baseDir: opts.baseDir, env: opts.env }, err);
   const defaultPassword = resolveSecret(spec.password, [haHost.name, 'ha', 'password'], haHost.name);
 
-  const networks: HaNetwork[] = spec.networks.map((n) => {
-    const c = parseCidr(n.subnet)!;
-    return { name: n.name, interface: n.interface, subnet: n.subnet, network: c.network, prefix: c.prefix };
-  });
+  const networks: HaNetwork[] = spec.networks.map((n) => ({ name: n.name, interface: n.interface, subnet: n.subnet, network: parseCidr(n.subnet)!.network, prefix: parseCidr(n.subnet)!.prefix }));
   const prof = profileOf(spec.profile, spec.advert_int);
-
-  const nodes: LbNode[] = lbs.map((h) => {
-    const hs = hostSpecs.get(h.name);
-    const interfaces: Record<string, string> = {};
-    for (const n of networks) interfaces[n.name] = hs?.interfaces[n.name] ?? n.interface;
-    return { host: h.name, addresses: { ...(hs?.addresses ?? {}) }, interfaces, instances: [], firewallBackend: hs?.firewall_backend };
-  });
-
+  const nodes = lbNodes(lbs, hostSpecs, networks);
   const explicit = lbs.some((h) => hostSpecs.get(h.name)?.vrrp_instances !== undefined || h.vars.vrrp_instances !== undefined);
-  let vips: HaVip[];
-  if (!explicit) {
-    vips = deriveInstances(spec, networks, nodes, prof, defaultPassword, resolveSecret, haHost.name, err);
-  } else {
-    vips = explicitInstances(spec, networks, nodes, hostSpecs, prof, defaultPassword, resolveSecret, haHost.name, err);
-  }
-
-  // Sync groups: one per master node, holding the instances it masters; identical on every LB.
-  const syncGroups: SyncGroup[] = [];
-  if (spec.sync) {
-    for (const n of nodes) {
-      const names = [...new Set(vips.filter((v) => v.master === n.host).map((v) => v.instance))];
-      if (names.length) syncGroups.push({ name: `VG_${upper(n.host)}`, master: n.host, instances: names });
-    }
-  }
-
-  const backends: Backend[] = [];
-  for (const h of backendHosts) {
-    const hs = hostSpecs.get(h.name);
-    if (!hs) continue;
-    const net = networks.find((n) => hs.addresses[n.name] !== undefined);
-    if (!net) {
-      err('backend-no-address', `backend ${h.name} has no address on any network of ha.networks`, `add addresses: { ${networks[networks.length - 1]?.name ?? 'internal'}: <address> } to ${h.name}`, { host: h.name, path: [h.name, 'addresses'] });
-      continue;
-    }
-    backends.push({ host: h.name, address: hs.addresses[net.name], port: hs.backend_port ?? spec.backend_port, network: net.name });
-  }
-
-  let probes: Probe[] = probeHosts.map((h) => ({ host: h.name, addresses: { ...(hostSpecs.get(h.name)?.addresses ?? {}) }, isLb: false }));
-  if (probes.length === 0) probes = nodes.map((n) => ({ host: n.host, addresses: { ...n.addresses }, isLb: true }));
+  const vips: HaVip[] = explicit
+    ? explicitInstances(spec, networks, nodes, hostSpecs, prof, defaultPassword, resolveSecret, haHost.name, err)
+    : deriveInstances(spec, networks, nodes, prof, defaultPassword, resolveSecret, haHost.name, err);
+  const syncGroups = spec.sync ? syncGroupsOf(nodes, vips) : [];
+  const backends = backendsOf(backendHosts, hostSpecs, networks, spec.backend_port, err);
+  // Without probes, the LBs request each other's VIPs.
+  const probes: Probe[] = probeHosts.length
+    ? probeHosts.map((h) => ({ host: h.name, addresses: { ...(hostSpecs.get(h.name)?.addresses ?? {}) }, isLb: false }))
+    : nodes.map((n) => ({ host: n.host, addresses: { ...n.addresses }, isLb: true }));
 
   const model: HaModel = {
     mode: explicit ? 'explicit' : 'derived',
@@ -189,6 +136,78 @@ export function buildTopology(hosts: Host[], opts: DeriveOptions = {}): BuildRes
 
 type ErrFn = (code: string, message: string, fix: string, extra?: Partial<Finding>, severity?: 'error' | 'warning') => void;
 type ResolveSecret = (s: SecretSpec | undefined, path: (string | number)[], host: string) => Secret | undefined;
+
+/** Each host's topology vars, validated (their findings added); hosts with errors have none. */
+function hostSpecsOf(hosts: Host[], lbs: Host[], networks: string[], findings: Finding[]): Map<string, HostTopologySpec> {
+  const hostSpecs = new Map<string, HostTopologySpec>();
+  for (const h of hosts) {
+    const r = validateHostVars(h.name, h.vars, { lb: lbs.includes(h), networks });
+    findings.push(...r.findings);
+    if (r.spec) hostSpecs.set(h.name, r.spec);
+  }
+  return hostSpecs;
+}
+
+/** The LB nodes (instances come later): addresses, and each network's interface (the host's own, else the network's). */
+function lbNodes(lbs: Host[], hostSpecs: Map<string, HostTopologySpec>, networks: HaNetwork[]): LbNode[] {
+  return lbs.map((h) => {
+    const hs = hostSpecs.get(h.name);
+    const interfaces: Record<string, string> = {};
+    for (const n of networks) interfaces[n.name] = hs?.interfaces[n.name] ?? n.interface;
+    return { host: h.name, addresses: { ...(hs?.addresses ?? {}) }, interfaces, instances: [], firewallBackend: hs?.firewall_backend };
+  });
+}
+
+/** Every LB should see the same `ha`; a host_vars override would make the nodes disagree. */
+function warnHaDiffers(lbs: Host[], haHost: Host, err: ErrFn): void {
+  const canon = JSON.stringify(haHost.vars.ha);
+  for (const h of lbs.slice(1)) {
+    if (JSON.stringify(h.vars.ha) !== canon) {
+      err('ha-differs', `${h.name} has a different "ha" than ${haHost.name}; the model is read from ${haHost.name}`, 'define ha once, in all.vars or group_vars/all.yaml', { host: h.name, path: [h.name, 'ha'] }, 'warning');
+    }
+  }
+}
+
+/** Resolve a secret now; one that cannot be (missing variable or file) is a finding, and undefined. */
+function secretResolver(secretOpts: SecretOptions, err: ErrFn): ResolveSecret {
+  return (s, path, host) => {
+    if (s === undefined) return undefined;
+    try {
+      return Secret.resolve(s, secretOpts);
+    } catch (e) {
+      if (!(e instanceof SecretError)) throw e;
+      const fix = e.spec.startsWith('env ') ? `export ${e.spec.slice(4)}=<password> before running provision` : e.spec.startsWith('file ') ? `create the file (relative to the inventory's directory) holding the password` : 'write the password as a string, {env: NAME} or {file: path}';
+      err('secret-unresolved', `${fmtPath(path.slice(1))}: ${e.message}`, fix, { host, path });
+      return undefined;
+    }
+  };
+}
+
+/** Sync groups: one per master node, holding the instances it masters; identical on every LB. */
+function syncGroupsOf(nodes: LbNode[], vips: HaVip[]): SyncGroup[] {
+  const syncGroups: SyncGroup[] = [];
+  for (const n of nodes) {
+    const names = [...new Set(vips.filter((v) => v.master === n.host).map((v) => v.instance))];
+    if (names.length) syncGroups.push({ name: `VG_${upper(n.host)}`, master: n.host, instances: names });
+  }
+  return syncGroups;
+}
+
+/** Each backend at its address on the first network of ha.networks it has one on. */
+function backendsOf(backendHosts: Host[], hostSpecs: Map<string, HostTopologySpec>, networks: HaNetwork[], defaultPort: number, err: ErrFn): Backend[] {
+  const backends: Backend[] = [];
+  for (const h of backendHosts) {
+    const hs = hostSpecs.get(h.name);
+    if (!hs) continue;
+    const net = networks.find((n) => hs.addresses[n.name] !== undefined);
+    if (!net) {
+      err('backend-no-address', `backend ${h.name} has no address on any network of ha.networks`, `add addresses: { ${networks[networks.length - 1]?.name ?? 'internal'}: <address> } to ${h.name}`, { host: h.name, path: [h.name, 'addresses'] });
+      continue;
+    }
+    backends.push({ host: h.name, address: hs.addresses[net.name], port: hs.backend_port ?? defaultPort, network: net.name });
+  }
+  return backends;
+}
 
 /**
  * Priorities down the round-robin from the profile's master: 250, 249, ... (100, 95, ... for

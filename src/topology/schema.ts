@@ -2,6 +2,7 @@
 // vrrp_instances, firewall_backend, backend_port). Produces typed specs plus findings with
 // var paths ([host, ...keys]); check.ts turns paths into file:line:col via a resolver.
 import { isIpv4, parseCidr } from './ip.js';
+import { didYouMean } from '../did-you-mean.js';
 import { Secret, type SecretSpec } from './secret.js';
 import type { Finding, FirewallBackendSetting, ProfileName, VrrpState } from './types.js';
 
@@ -211,6 +212,75 @@ function ipv4(ctx: Ctx, value: unknown, path: Path, what: string): string | unde
   return value;
 }
 
+/** ha.networks: each with a name, interface, subnet and VIPs (a network with errors is left out). */
+function networkSpecs(ctx: Ctx, nets: unknown, P: Path): NetworkSpec[] {
+  const out: NetworkSpec[] = [];
+  if (nets === undefined || nets === null) {
+    ctx.add([...P, 'networks'], 'schema-required', '"networks" is required', 'list the networks: networks: [{name: external, interface: eth0, subnet: 172.16.8.0/24, vips: [...]}]');
+  } else if (!Array.isArray(nets)) {
+    ctx.add([...P, 'networks'], 'schema-type', `"networks" must be a list, not ${typeName(nets)}`, 'write networks as a YAML list (- name: ...)');
+  } else {
+    if (nets.length === 0) ctx.add([...P, 'networks'], 'schema-required', '"networks" is empty', 'list at least one network');
+    nets.forEach((n, i) => {
+      const np: Path = [...P, 'networks', i];
+      if (!isMap(n)) {
+        ctx.add(np, 'schema-type', `a network must be a mapping, not ${typeName(n)}`, 'write {name, interface, subnet, vips}');
+        return;
+      }
+      unknownKeys(ctx, n, NETWORK_KEYS, np, 'a network');
+      const name = str(ctx, n, 'name', np, true);
+      if (name && !NAME_RE.test(name)) ctx.add([...np, 'name'], 'schema-value', `network name "${name}" must start with a letter and hold only letters, digits, _ and -`, 'rename the network');
+      if (name && out.some((x) => x.name === name)) ctx.add([...np, 'name'], 'schema-value', `network "${name}" is listed twice`, 'give each network a distinct name');
+      const iface = str(ctx, n, 'interface', np, true);
+      if (iface && !IFNAME_RE.test(iface)) ctx.add([...np, 'interface'], 'schema-value', `"${iface}" is not a valid interface name`, 'write the interface name as `ip link` shows it (at most 15 characters)');
+      const subnet = str(ctx, n, 'subnet', np, true);
+      let subnetOk = false;
+      if (subnet) {
+        const c = parseCidr(subnet);
+        if (!c) ctx.add([...np, 'subnet'], 'schema-value', `subnet "${subnet}" is not an IPv4 CIDR`, 'write it as address/prefix, e.g. 10.16.8.0/24');
+        else {
+          subnetOk = true;
+          if (c.hostBitsSet) ctx.add([...np, 'subnet'], 'schema-value', `subnet "${subnet}" has host bits set`, `write ${c.network}/${c.prefix}`, 'warning');
+        }
+      }
+      const vips = vipSpecs(ctx, n.vips, np);
+      if (name && iface && subnet && subnetOk) out.push({ name, interface: iface, subnet, vips });
+    });
+  }
+  return out;
+}
+
+/** A network's VIPs: addresses, or {address, vrid, password}. */
+function vipSpecs(ctx: Ctx, rawVips: unknown, np: Path): VipSpec[] {
+  const vips: VipSpec[] = [];
+  if (rawVips !== undefined && rawVips !== null && !Array.isArray(rawVips)) {
+    ctx.add([...np, 'vips'], 'schema-type', `"vips" must be a list, not ${typeName(rawVips)}`, 'write vips as a list of {address, vrid}');
+  } else if (Array.isArray(rawVips)) {
+    rawVips.forEach((v, j) => {
+      const vp: Path = [...np, 'vips', j];
+      if (typeof v === 'string') {
+        const a = ipv4(ctx, v, vp, 'VIP');
+        if (a) vips.push({ address: a });
+        return;
+      }
+      if (!isMap(v)) {
+        ctx.add(vp, 'schema-type', `a VIP must be an address or {address, vrid, password}, not ${typeName(v)}`, 'write - { address: 10.16.8.100, vrid: 171 }');
+        return;
+      }
+      unknownKeys(ctx, v, VIP_KEYS, vp, 'a VIP');
+      if (v.address === undefined || v.address === null) {
+        ctx.add([...vp, 'address'], 'schema-required', '"address" is required', 'add address: <IPv4>');
+        return;
+      }
+      const a = ipv4(ctx, v.address, [...vp, 'address'], 'VIP address');
+      const vrid = num(ctx, v, 'vrid', vp, false, true);
+      const password = secretSpec(ctx, v, 'password', vp);
+      if (a) vips.push({ address: a, vrid, password });
+    });
+  }
+  return vips;
+}
+
 /** Validate `ha` (read from `host`'s vars). Returns the spec with defaults applied, or undefined when unusable. */
 export function validateHa(raw: unknown, host: string): { spec?: HaSpec; findings: Finding[] } {
   const ctx = new Ctx(host);
@@ -260,66 +330,77 @@ export function validateHa(raw: unknown, host: string): { spec?: HaSpec; finding
     spec.notify_mail = undefined;
   }
 
-  const nets = raw.networks;
-  if (nets === undefined || nets === null) {
-    ctx.add([...P, 'networks'], 'schema-required', '"networks" is required', 'list the networks: networks: [{name: external, interface: eth0, subnet: 172.16.8.0/24, vips: [...]}]');
-  } else if (!Array.isArray(nets)) {
-    ctx.add([...P, 'networks'], 'schema-type', `"networks" must be a list, not ${typeName(nets)}`, 'write networks as a YAML list (- name: ...)');
+  spec.networks = networkSpecs(ctx, raw.networks, P);
+  return { spec: ctx.errors === 0 ? spec : undefined, findings: ctx.findings };
+}
+
+/** One entry of an LB's vrrp_instances (undefined when it has errors). */
+function instanceSpec(ctx: Ctx, it: unknown, p: Path, networks: string[]): InstanceSpec | undefined {
+  if (!isMap(it)) {
+    ctx.add(p, 'schema-type', `an instance must be a mapping, not ${typeName(it)}`, 'write - { name, interface, vrid, state, priority, vips }');
+    return undefined;
+  }
+  unknownKeys(ctx, it, INSTANCE_KEYS, p, 'a vrrp instance');
+  const name = str(ctx, it, 'name', p, true);
+  if (name && !/^[A-Za-z0-9_.-]+$/.test(name)) ctx.add([...p, 'name'], 'schema-value', `instance name "${name}" may hold only letters, digits, _ . -`, 'rename the instance');
+  const iface = str(ctx, it, 'interface', p, false);
+  const network = str(ctx, it, 'network', p, false);
+  if (!iface && !network) ctx.add([...p, 'interface'], 'schema-required', 'an instance needs "interface" (or "network")', 'add interface: eth1');
+  if (network && networks.length && !networks.includes(network)) ctx.add([...p, 'network'], 'schema-value', `"${network}" is not a network in ha.networks`, `known networks: ${networks.join(', ')}`);
+  const vrid = num(ctx, it, 'vrid', p, true, true);
+  let state: VrrpState | undefined;
+  if (it.state === undefined || it.state === null) ctx.add([...p, 'state'], 'schema-required', '"state" is required', 'add state: MASTER or state: BACKUP');
+  else if (typeof it.state === 'string' && ['MASTER', 'BACKUP'].includes(it.state.toUpperCase())) state = it.state.toUpperCase() as VrrpState;
+  else ctx.add([...p, 'state'], 'schema-value', `state must be MASTER or BACKUP, not ${typeName(it.state)}`, 'state: BACKUP');
+  const priority = num(ctx, it, 'priority', p, true, true);
+  let vips: string[] | undefined;
+  if (it.vips === undefined || it.vips === null) ctx.add([...p, 'vips'], 'schema-required', '"vips" is required', 'add vips: [10.16.8.100]');
+  else if (!Array.isArray(it.vips)) {
+    if (typeof it.vips === 'string' && isIpv4(it.vips)) vips = [it.vips];
+    else ctx.add([...p, 'vips'], 'schema-type', `"vips" must be a list of addresses, not ${typeName(it.vips)}`, 'vips: [10.16.8.100]');
   } else {
-    if (nets.length === 0) ctx.add([...P, 'networks'], 'schema-required', '"networks" is empty', 'list at least one network');
-    nets.forEach((n, i) => {
-      const np: Path = [...P, 'networks', i];
-      if (!isMap(n)) {
-        ctx.add(np, 'schema-type', `a network must be a mapping, not ${typeName(n)}`, 'write {name, interface, subnet, vips}');
-        return;
-      }
-      unknownKeys(ctx, n, NETWORK_KEYS, np, 'a network');
-      const name = str(ctx, n, 'name', np, true);
-      if (name && !NAME_RE.test(name)) ctx.add([...np, 'name'], 'schema-value', `network name "${name}" must start with a letter and hold only letters, digits, _ and -`, 'rename the network');
-      if (name && spec.networks.some((x) => x.name === name)) ctx.add([...np, 'name'], 'schema-value', `network "${name}" is listed twice`, 'give each network a distinct name');
-      const iface = str(ctx, n, 'interface', np, true);
-      if (iface && !IFNAME_RE.test(iface)) ctx.add([...np, 'interface'], 'schema-value', `"${iface}" is not a valid interface name`, 'write the interface name as `ip link` shows it (at most 15 characters)');
-      const subnet = str(ctx, n, 'subnet', np, true);
-      let subnetOk = false;
-      if (subnet) {
-        const c = parseCidr(subnet);
-        if (!c) ctx.add([...np, 'subnet'], 'schema-value', `subnet "${subnet}" is not an IPv4 CIDR`, 'write it as address/prefix, e.g. 10.16.8.0/24');
-        else {
-          subnetOk = true;
-          if (c.hostBitsSet) ctx.add([...np, 'subnet'], 'schema-value', `subnet "${subnet}" has host bits set`, `write ${c.network}/${c.prefix}`, 'warning');
-        }
-      }
-      const vips: VipSpec[] = [];
-      const rawVips = n.vips;
-      if (rawVips !== undefined && rawVips !== null && !Array.isArray(rawVips)) {
-        ctx.add([...np, 'vips'], 'schema-type', `"vips" must be a list, not ${typeName(rawVips)}`, 'write vips as a list of {address, vrid}');
-      } else if (Array.isArray(rawVips)) {
-        rawVips.forEach((v, j) => {
-          const vp: Path = [...np, 'vips', j];
-          if (typeof v === 'string') {
-            const a = ipv4(ctx, v, vp, 'VIP');
-            if (a) vips.push({ address: a });
-            return;
-          }
-          if (!isMap(v)) {
-            ctx.add(vp, 'schema-type', `a VIP must be an address or {address, vrid, password}, not ${typeName(v)}`, 'write - { address: 10.16.8.100, vrid: 171 }');
-            return;
-          }
-          unknownKeys(ctx, v, VIP_KEYS, vp, 'a VIP');
-          if (v.address === undefined || v.address === null) {
-            ctx.add([...vp, 'address'], 'schema-required', '"address" is required', 'add address: <IPv4>');
-            return;
-          }
-          const a = ipv4(ctx, v.address, [...vp, 'address'], 'VIP address');
-          const vrid = num(ctx, v, 'vrid', vp, false, true);
-          const password = secretSpec(ctx, v, 'password', vp);
-          if (a) vips.push({ address: a, vrid, password });
-        });
-      }
-      if (name && iface && subnet && subnetOk) spec.networks.push({ name, interface: iface, subnet, vips });
+    vips = [];
+    it.vips.forEach((a, j) => {
+      const ok = ipv4(ctx, typeof a === 'string' ? a.replace(/\/32$/, '') : a, [...p, 'vips', j], 'VIP');
+      if (ok) vips!.push(ok);
     });
   }
-  return { spec: ctx.errors === 0 ? spec : undefined, findings: ctx.findings };
+  const password = secretSpec(ctx, it, 'password', p);
+  const advert = num(ctx, it, 'advert_int', p, false, false);
+  let version: 2 | 3 | undefined;
+  if (it.version !== undefined && it.version !== null) {
+    if (it.version === 2 || it.version === 3) version = it.version;
+    else ctx.add([...p, 'version'], 'schema-value', `version must be 2 or 3, not ${typeName(it.version)}`, 'version: 2');
+  }
+  if (name && (iface || network) && vrid !== undefined && state && priority !== undefined && vips) {
+    return { name, interface: iface, network, vrid, state, priority, vips, password, advert_int: advert, version };
+  }
+  return undefined;
+}
+
+/** A host's addresses and interfaces, each a mapping of network name to value. */
+function hostMaps(ctx: Ctx, vars: Record<string, unknown>, spec: HostTopologySpec, networks: string[]): void {
+  for (const key of ['addresses', 'interfaces'] as const) {
+    const raw = vars[key];
+    if (raw === undefined || raw === null) continue;
+    if (!isMap(raw)) {
+      ctx.add([key], 'schema-type', `"${key}" must be a mapping of network name to ${key === 'addresses' ? 'address' : 'interface'}, not ${typeName(raw)}`, `write ${key}: { internal: ${key === 'addresses' ? '10.16.8.10' : 'eth1'} }`);
+      continue;
+    }
+    for (const [net, v] of Object.entries(raw)) {
+      if (networks.length && !networks.includes(net)) {
+        const guess = didYouMean(net, networks);
+        ctx.add([key, net], 'schema-unknown-key', `"${net}" is not a network in ha.networks${guess ? ` (did you mean "${guess}"?)` : ''}`, guess ? `rename "${net}" to "${guess}"` : `known networks: ${networks.join(', ')}`);
+        continue;
+      }
+      if (key === 'addresses') {
+        const a = ipv4(ctx, v, [key, net], `address on ${net}`);
+        if (a) spec.addresses[net] = a;
+      } else if (typeof v !== 'string' || !IFNAME_RE.test(v)) {
+        ctx.add([key, net], 'schema-value', `interface for ${net} must be an interface name, not ${typeName(v)}`, 'write the interface name as `ip link` shows it');
+      } else spec.interfaces[net] = v;
+    }
+  }
 }
 
 /** Validate the topology vars of one host (LB, backend or probe). `lb`: also read vrrp_instances etc. */
@@ -338,27 +419,7 @@ export function validateHostVars(
       ctx.add([k], 'schema-unknown-key', `"${k}" looks like a misspelt "${guess}"`, `rename "${k}" to "${guess}"`, 'warning');
     }
   }
-  for (const key of ['addresses', 'interfaces'] as const) {
-    const raw = vars[key];
-    if (raw === undefined || raw === null) continue;
-    if (!isMap(raw)) {
-      ctx.add([key], 'schema-type', `"${key}" must be a mapping of network name to ${key === 'addresses' ? 'address' : 'interface'}, not ${typeName(raw)}`, `write ${key}: { internal: ${key === 'addresses' ? '10.16.8.10' : 'eth1'} }`);
-      continue;
-    }
-    for (const [net, v] of Object.entries(raw)) {
-      if (opts.networks.length && !opts.networks.includes(net)) {
-        const guess = didYouMean(net, opts.networks);
-        ctx.add([key, net], 'schema-unknown-key', `"${net}" is not a network in ha.networks${guess ? ` (did you mean "${guess}"?)` : ''}`, guess ? `rename "${net}" to "${guess}"` : `known networks: ${opts.networks.join(', ')}`);
-        continue;
-      }
-      if (key === 'addresses') {
-        const a = ipv4(ctx, v, [key, net], `address on ${net}`);
-        if (a) spec.addresses[net] = a;
-      } else if (typeof v !== 'string' || !IFNAME_RE.test(v)) {
-        ctx.add([key, net], 'schema-value', `interface for ${net} must be an interface name, not ${typeName(v)}`, 'write the interface name as `ip link` shows it');
-      } else spec.interfaces[net] = v;
-    }
-  }
+  hostMaps(ctx, vars, spec, opts.networks);
   const fw = vars.firewall_backend;
   if (fw !== undefined && fw !== null) {
     if (typeof fw === 'string' && (FIREWALLS as string[]).includes(fw)) spec.firewall_backend = fw as FirewallBackendSetting;
@@ -374,70 +435,10 @@ export function validateHostVars(
     } else {
       spec.vrrp_instances = [];
       vi.forEach((it, i) => {
-        const p: Path = ['vrrp_instances', i];
-        if (!isMap(it)) {
-          ctx.add(p, 'schema-type', `an instance must be a mapping, not ${typeName(it)}`, 'write - { name, interface, vrid, state, priority, vips }');
-          return;
-        }
-        unknownKeys(ctx, it, INSTANCE_KEYS, p, 'a vrrp instance');
-        const name = str(ctx, it, 'name', p, true);
-        if (name && !/^[A-Za-z0-9_.-]+$/.test(name)) ctx.add([...p, 'name'], 'schema-value', `instance name "${name}" may hold only letters, digits, _ . -`, 'rename the instance');
-        const iface = str(ctx, it, 'interface', p, false);
-        const network = str(ctx, it, 'network', p, false);
-        if (!iface && !network) ctx.add([...p, 'interface'], 'schema-required', 'an instance needs "interface" (or "network")', 'add interface: eth1');
-        if (network && opts.networks.length && !opts.networks.includes(network)) ctx.add([...p, 'network'], 'schema-value', `"${network}" is not a network in ha.networks`, `known networks: ${opts.networks.join(', ')}`);
-        const vrid = num(ctx, it, 'vrid', p, true, true);
-        let state: VrrpState | undefined;
-        if (it.state === undefined || it.state === null) ctx.add([...p, 'state'], 'schema-required', '"state" is required', 'add state: MASTER or state: BACKUP');
-        else if (typeof it.state === 'string' && ['MASTER', 'BACKUP'].includes(it.state.toUpperCase())) state = it.state.toUpperCase() as VrrpState;
-        else ctx.add([...p, 'state'], 'schema-value', `state must be MASTER or BACKUP, not ${typeName(it.state)}`, 'state: BACKUP');
-        const priority = num(ctx, it, 'priority', p, true, true);
-        let vips: string[] | undefined;
-        if (it.vips === undefined || it.vips === null) ctx.add([...p, 'vips'], 'schema-required', '"vips" is required', 'add vips: [10.16.8.100]');
-        else if (!Array.isArray(it.vips)) {
-          if (typeof it.vips === 'string' && isIpv4(it.vips)) vips = [it.vips];
-          else ctx.add([...p, 'vips'], 'schema-type', `"vips" must be a list of addresses, not ${typeName(it.vips)}`, 'vips: [10.16.8.100]');
-        } else {
-          vips = [];
-          it.vips.forEach((a, j) => {
-            const ok = ipv4(ctx, typeof a === 'string' ? a.replace(/\/32$/, '') : a, [...p, 'vips', j], 'VIP');
-            if (ok) vips!.push(ok);
-          });
-        }
-        const password = secretSpec(ctx, it, 'password', p);
-        const advert = num(ctx, it, 'advert_int', p, false, false);
-        let version: 2 | 3 | undefined;
-        if (it.version !== undefined && it.version !== null) {
-          if (it.version === 2 || it.version === 3) version = it.version;
-          else ctx.add([...p, 'version'], 'schema-value', `version must be 2 or 3, not ${typeName(it.version)}`, 'version: 2');
-        }
-        if (name && (iface || network) && vrid !== undefined && state && priority !== undefined && vips) {
-          spec.vrrp_instances!.push({ name, interface: iface, network, vrid, state, priority, vips, password, advert_int: advert, version });
-        }
+        const inst = instanceSpec(ctx, it, ['vrrp_instances', i], opts.networks);
+        if (inst) spec.vrrp_instances!.push(inst);
       });
     }
   }
   return { spec: ctx.errors === 0 ? spec : undefined, findings: ctx.findings };
-}
-
-/** The closest known word within `max` edits (case-insensitive), for "did you mean". */
-export function didYouMean(word: string, known: readonly string[], max = 2): string | undefined {
-  let best: string | undefined;
-  let bestD = max + 1;
-  for (const k of known) {
-    // The distance is at least the difference in length: most words are ruled out without the table.
-    if (Math.abs(word.length - k.length) >= bestD) continue;
-    const d = editDistance(word.toLowerCase(), k.toLowerCase());
-    if (d < bestD) (best = k), (bestD = d);
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) dp[0][j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return dp[a.length][b.length];
 }

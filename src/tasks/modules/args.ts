@@ -1,7 +1,7 @@
 // Module arguments as Ansible reads them: aliases to the canonical name, yes/no to booleans,
 // comma strings to lists, choices enforced, defaults filled in. Used twice: before connecting
 // on the values written literally, and at run time on the rendered values.
-import { didYouMean } from '../../yamlfile.js';
+import { didYouMean } from '../../did-you-mean.js';
 import { hasTemplate } from '../jinja.js';
 import type { ArgSpec, ModuleDef } from './types.js';
 

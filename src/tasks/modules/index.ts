@@ -1,6 +1,6 @@
 // The Ansible modules YAML tasks (and `provision adhoc -m`) can call, by every name Ansible
 // accepts for them: short, ansible.builtin.*, ansible.legacy.*, and the collections' names.
-import { didYouMean } from '../../yamlfile.js';
+import { didYouMean } from '../../did-you-mean.js';
 import { copy, template, file, lineinfile, blockinfile } from './files.js';
 import { command, shell, pkg, service, sysctl } from './system.js';
 import { debug, setFact, assertModule, fail } from './pure.js';
