@@ -10,7 +10,7 @@ import type { OpContext, Plan } from './types.js';
 import { OpError } from './types.js';
 import { run, fact } from './remote.js';
 import { nftTable } from '../facts/system.js';
-import { firewalldBus, firewalldZones, firewalldState, ZONE_NAME } from '../facts/firewalld.js';
+import { firewalldBus, firewalldZones, firewalldState, firewalldInterfaceZones, firewalldZone, zonesOfInterfaces, type FirewalldZones } from '../facts/firewalld.js';
 import { planFile, remoteRead } from './files.js';
 import { unifiedDiff } from './diff.js';
 
@@ -149,181 +149,41 @@ export function normalizeRich(r: string): string {
   return r.replace(/"/g, '').replace(/\s+/g, ' ').trim();
 }
 
-/** What firewalld has in one zone, runtime or permanent. */
-export interface FirewalldZoneState {
-  rich: string[];
-  /** "port/proto", e.g. "2201/tcp". */
-  ports: string[];
-  services: string[];
-}
-
 /** firewalld's state as the plan needs it: running, the zone of each interface, each zone's runtime and permanent content. */
 export interface FirewalldState {
   running: boolean;
   /** Why it is not running (firewall-cmd's or busctl's message). */
   message?: string;
-  zones: Map<string, { runtime: FirewalldZoneState; permanent: FirewalldZoneState }>;
-}
-
-
-type BusValue = { type?: string; data?: unknown };
-
-/** One `busctl --json=short call` reply: the method's first (only) out-argument. */
-function busData(line: string): unknown {
-  const v = JSON.parse(line) as BusValue;
-  return Array.isArray(v.data) ? v.data[0] : undefined;
-}
-
-/**
- * One `dbus-send --print-reply` reply: its first value, in the shape busctl's JSON gives
- * (a variant as {type, data}, a struct as a list, a dict as an object; an empty dict is an
- * empty list). One value per line as dbus-send prints it (`string "..."`, the text between the
- * first and the last quote); a line it does not know throws (the caller then asks otherwise).
- */
-export function dbusSendReply(text: string): unknown {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
-  if (!lines[0]?.startsWith('method return')) throw new Error(`not a method return: ${lines[0] ?? ''}`);
-  let i = 1;
-  const next = (): string => {
-    if (i >= lines.length) throw new Error('reply cut short');
-    return lines[i++];
-  };
-  const value = (s: string): unknown => {
-    let m: RegExpExecArray | null;
-    if ((m = /^(?:string|object path|signature) "(.*)"$/.exec(s))) return m[1];
-    if ((m = /^(?:u?int(?:16|32|64)|byte|double) (\S+)$/.exec(s))) return Number(m[1]);
-    if ((m = /^boolean (true|false)$/.exec(s))) return m[1] === 'true';
-    if ((m = /^variant\s+(.*)$/.exec(s))) return { type: 'v', data: value(m[1]) };
-    if (s === 'array [') return items(']');
-    if (s === 'struct {') return items('}');
-    throw new Error(`unknown reply line: ${s.slice(0, 80)}`);
-  };
-  const items = (close: string): unknown => {
-    const list: unknown[] = [];
-    let dict: Map<string, unknown> | undefined;
-    for (let s = next(); s !== close; s = next()) {
-      if (s === 'dict entry(') {
-        const k = value(next());
-        const v = value(next());
-        if (next() !== ')') throw new Error('dict entry not closed');
-        (dict ??= new Map()).set(String(k), v);
-      } else list.push(value(s));
-    }
-    return dict ? Object.fromEntries(dict) : list;
-  };
-  return value(next());
-}
-
-/** A zone's settings from `getZoneSettings2` (runtime) or `config.zone.getSettings2` (permanent), an a{sv}. */
-export function zoneFromSettings2(line: string): FirewalldZoneState {
-  return zoneFromSettings(busData(line));
-}
-
-function zoneFromSettings(settings: unknown): FirewalldZoneState {
-  const d = (settings && typeof settings === 'object' && !Array.isArray(settings) ? settings : {}) as Record<string, BusValue>;
-  const strs = (k: string) => (Array.isArray(d[k]?.data) ? (d[k].data as unknown[]).map(String) : []);
-  const ports = Array.isArray(d.ports?.data) ? (d.ports.data as unknown[][]).map((pp) => `${pp[0]}/${pp[1]}`) : [];
-  return { rich: strs('rules_str'), ports, services: strs('services') };
+  zones: FirewalldZones;
 }
 
 /**
  * Read firewalld's state over D-Bus: two round trips, five calls for one zone whatever the
- * number of interfaces, no Python. With dbus-send (libdbus's small client, 12-13 ms a call on
- * the lab's containers) when the host has it, else with busctl (systemd >= 240's client, 21-25
- * ms a call: it loads systemd's shared library; its `--json` output is needed). firewalld >=
+ * number of interfaces, no Python. With dbus-send (libdbus's small client) when the host has
+ * it, else with busctl (systemd >= 240's client; its `--json` output is needed). firewalld >=
  * 0.9's getZoneSettings2 is needed either way. firewall-cmd starts a Python interpreter per
- * call (about 0.4 s each), several times what the D-Bus clients take for the same reads.
- * Returns undefined when neither client can answer (not installed, too old, output not as
- * expected): the caller then asks firewall-cmd.
+ * call, several times what the D-Bus clients take for the same reads. Returns undefined when
+ * neither client can answer (not installed, too old, output not as expected): the caller then
+ * asks firewall-cmd.
  */
 export async function readFirewalldBus(ctx: OpContext, ifaces: string[]): Promise<FirewalldState | undefined> {
-  const first = await fact(ctx, firewalldBus);
-  if (first.code !== 0) return undefined;
-  const lines = first.stdout.split('\n').filter(Boolean).map((l) => l.split('\t'));
-  const down = lines.find((l) => l[0] === 'down');
-  if (down) {
-    const why = down.slice(1).join(' ').trim();
-    if (/unrecognized option|invalid option|unknown option/i.test(why)) return undefined; // busctl without --json
-    return { running: false, message: why, zones: new Map() };
-  }
-  const viaSend = first.stdout.startsWith('@@default\n');
-  try {
-    let def: string;
-    let active: unknown;
-    if (viaSend) {
-      const part = replies(first.stdout);
-      def = String(dbusSendReply(part.get('default') ?? ''));
-      active = dbusSendReply(part.get('active') ?? '');
-    } else {
-      def = String(busData(lines.find((l) => l[0] === 'default')?.[1] ?? '{}') ?? '');
-      const a = lines.find((l) => l[0] === 'active');
-      if (!a) return undefined;
-      active = busData(a[1]);
-    }
-    // getActiveZones: {zone: {interfaces: [...], sources: [...]}}, the zones that have an
-    // interface or a source bound; an interface bound to none is in the default zone (what
-    // getZoneOfInterface answers, one call per interface).
-    const bound = new Map<string, string>();
-    for (const [zone, v] of Object.entries((active ?? {}) as Record<string, { interfaces?: unknown }>)) {
-      if (Array.isArray(v?.interfaces)) for (const i of v.interfaces) bound.set(String(i), zone);
-    }
-    const zones = [...new Set(ifaces.map((i) => bound.get(i) ?? def))];
-    if (zones.length === 0 || !zones.every((z) => ZONE_NAME.test(z))) return undefined;
-    // The config object of a zone: its path, the text between the reply's first two quotes.
-    const second = await fact(ctx, firewalldZones, viaSend ? 'send' : 'busctl', ...zones);
-    if (second.code !== 0) return undefined;
-    const out: FirewalldState = { running: true, zones: new Map() };
-    for (const z of zones) out.zones.set(z, { runtime: { rich: [], ports: [], services: [] }, permanent: { rich: [], ports: [], services: [] } });
-    const got = viaSend
-      ? [...replies(second.stdout)].map(([key, text]) => [...key.split('\t'), text] as const).map(([kind, zone, text]) => [kind, zone, () => zoneFromSettings(dbusSendReply(text ?? ''))] as const)
-      : second.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')).map(([kind, zone, json]) => [kind, zone, () => zoneFromSettings2(json)] as const);
-    for (const [kind, zone, settings] of got) {
-      const e = out.zones.get(zone ?? '');
-      if (!e || (kind !== 'runtime' && kind !== 'permanent')) continue;
-      e[kind] = settings();
-    }
-    // Every zone's two answers, or none trusted: a reply dbus-send cut short has no settings.
-    if (viaSend && got.length !== zones.length * 2) return undefined;
-    return out;
-  } catch {
-    return undefined; // output not as expected (an older client or firewalld): ask firewall-cmd
-  }
+  const bus = await fact(ctx, firewalldBus);
+  if (bus.state === 'unknown') return undefined;
+  if (bus.state === 'down') return { running: false, message: bus.message, zones: new Map() };
+  const zones = zonesOfInterfaces(bus, ifaces);
+  if (!zones) return undefined;
+  const settings = await fact(ctx, firewalldZones, bus.via, ...zones);
+  return settings && { running: true, zones: settings };
 }
 
-/** dbus-send replies, each after its line `@@<key>`: key -> reply text. */
-function replies(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  let key: string | undefined;
-  let body: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.startsWith('@@')) {
-      if (key !== undefined) out.set(key, body.join('\n'));
-      key = line.slice(2);
-      body = [];
-    } else body.push(line);
-  }
-  if (key !== undefined) out.set(key, body.join('\n'));
-  return out;
-}
-
-/** The same reads through firewall-cmd: one Python start per call, so only where busctl cannot answer. */
+/** The same reads through firewall-cmd: one Python start per call, so only where no D-Bus client can answer. */
 async function readFirewalldCmd(ctx: OpContext, ifaces: string[]): Promise<FirewalldState> {
   const state = await fact(ctx, firewalldState);
   if (!state.running) return { running: false, message: state.message, zones: new Map() };
-  const zonesOut = await run(ctx, sh`for i in ${ifaces}; do z=$(firewall-cmd --get-zone-of-interface="$i" 2>/dev/null) || z=$(firewall-cmd --get-default-zone); echo "$i $z"; done`, 'zones');
-  const zones = [...new Set(zonesOut.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ')[1]))];
   const out: FirewalldState = { running: true, zones: new Map() };
-  for (const zone of zones) {
-    const read = async (permanent: boolean): Promise<FirewalldZoneState> => {
-      const perm = permanent ? ['--permanent'] : [];
-      const rich = await run(ctx, sh`firewall-cmd ${perm} --zone=${zone} --list-rich-rules`, 'list rich rules');
-      // One line each: the ports, then the services (space-separated, empty when none).
-      const open = await run(ctx, sh`firewall-cmd ${perm} --zone=${zone} --list-ports && firewall-cmd ${perm} --zone=${zone} --list-services`, 'list ports');
-      const [ports = '', services = ''] = open.stdout.split('\n');
-      const words = (x: string) => x.split(/\s+/).filter(Boolean);
-      return { rich: rich.stdout.split('\n').filter((l) => l.trim()), ports: words(ports), services: words(services) };
-    };
-    out.zones.set(zone, { runtime: await read(false), permanent: await read(true) });
+  if (ifaces.length === 0) return out;
+  for (const zone of await fact(ctx, firewalldInterfaceZones, ...(ifaces as [string, ...string[]]))) {
+    out.zones.set(zone, { runtime: await fact(ctx, firewalldZone, zone, 'runtime'), permanent: await fact(ctx, firewalldZone, zone, 'permanent') });
   }
   return out;
 }

@@ -6,7 +6,9 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { RecordingTransport } from '../../src/transport/recording.js';
-import { planFirewalld, readFirewalldBus, dbusSendReply, zoneFromSettings2, type FirewallPolicy } from '../../src/ops/firewall.js';
+import { planFirewalld, readFirewalldBus, type FirewallPolicy } from '../../src/ops/firewall.js';
+import { zoneFromSettings2 } from '../../src/facts/firewalld.js';
+import { dbusSendReply } from '../../src/facts/dbus-reply.js';
 import type { OpContext } from '../../src/ops/types.js';
 
 const fixture = (f: string) => readFileSync(new URL(`../fixtures/firewalld/${f}`, import.meta.url), 'utf8');
