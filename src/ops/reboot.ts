@@ -69,6 +69,8 @@ async function rebootAndWait(ctx: OpContext, spec: RebootSpec): Promise<string> 
     return now !== undefined && now !== before;
   });
   const back = Date.now();
+  // Units the run saw active may not have come back (not enabled): later tasks ask again.
+  ctx.factsChanged((f) => void (f.services = {}));
   if (spec.post_reboot_delay) await new Promise((r) => setTimeout(r, spec.post_reboot_delay! * 1000));
   const test = spec.test_command ?? sh`whoami`;
   await until(deadline, `test_command (${test.text}) to succeed`, async () => (await ctx.transport.exec(test, { timeoutMs: READ_TIMEOUT_MS })).code === 0);
@@ -80,7 +82,7 @@ export const reboot = defineOperation({
   ansible: 'ansible.builtin.reboot',
   options,
   reads: 'the boot id (/proc/sys/kernel/random/boot_id) before and after, then test_command',
-  changes: 'runs shutdown -r, drops the connection and reconnects until the boot id changes',
+  changes: 'runs shutdown -r, drops the connection and reconnects until the boot id changes; later tasks read service states anew',
   checkMode: '--check reports a change and reboots nothing',
   example: `await r.reboot('new kernel', { reboot_timeout: 300 });`,
   async run(ctx, spec) {

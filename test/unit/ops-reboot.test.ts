@@ -12,13 +12,13 @@ import { emptyFacts } from '../../src/facts/index.js';
 import { CATALOGUE } from '../../src/ops/catalogue.js';
 import { adhocModule, runAdhoc } from '../../src/tasks/adhoc.js';
 
-function ctx(t: RecordingTransport, check = false): OpContext {
+function ctx(t: RecordingTransport, check = false, facts = emptyFacts()): OpContext {
   return {
     host: { name: 'h', groups: ['all'], vars: {} },
     transport: t,
     read: (c) => t.exec(c),
-    facts: async () => emptyFacts(),
-    factsChanged: () => {},
+    facts: async () => facts,
+    factsChanged: (update) => update(facts),
     check,
     diff: false,
   };
@@ -32,9 +32,10 @@ function rebootingHost(o: { reconnectFailures?: number; oldAfterReboot?: number 
   return t;
 }
 
-test('reboot: orders shutdown -r, reconnects until the boot id is new, then test_command', async () => {
+test('reboot: orders shutdown -r, reconnects until the boot id is new, then test_command; service facts are read again after it', async () => {
   const t = rebootingHost({ reconnectFailures: 1, oldAfterReboot: 1 });
-  const plan = await CATALOGUE.reboot.run(ctx(t), {});
+  const facts = { ...emptyFacts(), services: { nginx: { active: 'active', enabled: 'disabled' } } };
+  const plan = await CATALOGUE.reboot.run(ctx(t, false, facts), {});
   assert.equal(plan.changed, true);
   assert.equal(t.commands.length, 0, 'planning reads nothing');
   const out = await plan.apply!();
@@ -47,6 +48,7 @@ test('reboot: orders shutdown -r, reconnects until the boot id is new, then test
     'whoami',
   ]);
   assert.equal(t.reconnects, 3, 'one refused (host down), one to the old boot, one to the new');
+  assert.deepEqual(facts.services, {}, 'service states from before the reboot are forgotten');
 });
 
 test('reboot: the connection dropping under the shutdown command is the reboot, not a failure; pre_reboot_delay in minutes; options from a role', async () => {
