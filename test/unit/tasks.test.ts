@@ -18,6 +18,8 @@ import { ansibleFacts } from '../../src/tasks/ansible-facts.js';
 import { adhocModule, runAdhoc, ArgError } from '../../src/tasks/adhoc.js';
 import { findModule } from '../../src/tasks/modules/index.js';
 import { catalogueEntry } from '../../src/tasks/modules/mapped.js';
+import { RecordingTransport } from '../../src/transport/recording.js';
+import { emptyFacts } from '../../src/facts/index.js';
 
 test('Jinja2 values: native types for a lone expression, Ansible filters, Python literals, undefined is an error', () => {
   const v = { users: ['a', 'b'], n: '7', on: 'yes', d: { k: 1 }, s: "it's" };
@@ -118,4 +120,16 @@ test("the modules that are one catalogue operation find it by the Ansible module
   // Ansible's argument names are checked before connecting, aliases included.
   assert.deepEqual(adhocModule('user', 'name=x createhome=no groups=a,b').args, { name: 'x', create_home: false, groups: ['a', 'b'] });
   assert.throws(() => adhocModule('get_url', 'url=http://127.0.0.1/ dest=/tmp/x checksm=sha256:00'), /did you mean "checksum"/);
+});
+
+test("service's use: picks the init system as Ansible's does (sysvinit: service, never systemctl, even with systemd facts)", async () => {
+  const t = new RecordingTransport('h', { answers: [['service cron status', { code: 3 }]] });
+  const op: OpContext = {
+    host: { name: 'h', groups: ['all'], vars: {} }, transport: t, read: (c) => t.exec(c),
+    facts: async () => ({ ...emptyFacts(), systemd: true }), factsChanged: () => {}, check: false, diff: false,
+  };
+  const r = await runAdhoc(adhocModule('service', 'name=cron state=started use=sysvinit'), op);
+  assert.equal(r.message, 'started (SysV service)');
+  assert.deepEqual(t.commands, ['service cron status', 'service cron start']);
+  assert.throws(() => adhocModule('service', 'name=cron use=upstart'), /choose from auto, systemd, openrc, sysvinit/);
 });

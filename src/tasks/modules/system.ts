@@ -132,6 +132,7 @@ export const service: ModuleDef = {
     state: { type: 'str', choices: ['started', 'stopped', 'restarted', 'reloaded'] },
     enabled: { type: 'bool' },
     daemon_reload: { type: 'bool', aliases: ['daemon-reload'], default: false },
+    use: { type: 'str', choices: ['auto', 'systemd', 'openrc', 'sysvinit'], default: 'auto' },
   },
   requiredOneOf: [['name', 'daemon_reload']],
   facts: ['services'],
@@ -139,7 +140,8 @@ export const service: ModuleDef = {
     // daemon_reload runs before the unit is looked at, outside check mode; it is not a change (as in Ansible).
     if (a.daemon_reload && !ctx.op.check) await run(ctx.op, sh`systemctl daemon-reload`, 'systemctl daemon-reload');
     if (a.name === undefined) return { plan: { changed: false }, result: {} };
-    const plan = await CATALOGUE.service.run(ctx.op, { name: String(a.name), state: a.state as 'started' | undefined, enabled: a.enabled as boolean | undefined });
+    const use = a.use as 'auto' | 'systemd' | 'openrc' | 'sysvinit';
+    const plan = await CATALOGUE.service.run(ctx.op, { name: String(a.name), state: a.state as 'started' | undefined, enabled: a.enabled as boolean | undefined, use });
     return { plan, result: { name: a.name, state: a.state } };
   },
 };
