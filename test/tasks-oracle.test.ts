@@ -59,7 +59,10 @@ after(async () => {
 
 test('YAML tasks: provision converges, Ansible agrees; Ansible converges, provision agrees', { skip, timeout: 15 * 60_000 }, async (t) => {
   await labUp(labOpts);
-  for (const h of ['web1', 'web2']) assert.equal((await labSshExec(h, `sudo sh -c '${RESET}'`, labOpts)).code, 0);
+  for (const h of ['web1', 'web2']) {
+    const r = await labSshExec(h, `sudo sh -c '${RESET}'`, labOpts);
+    assert.equal(r.code, 0, `reset of ${h}: ${r.stdout}${r.stderr}`);
+  }
 
   const first = await provision('web1');
   assert.equal(first.code, 0, first.output);
