@@ -57,7 +57,8 @@ export async function runRole(run: RunState, play: Play, ref: RoleRef, host: Hos
     host,
     transport,
     facts,
-    factsChanged: (update) => void rawFacts().then(update),
+    // Facts that cannot be read now (a gather cut off by a reboot) have nothing to update: the next read gathers anew.
+    factsChanged: (update) => void rawFacts().then(update, () => undefined),
     read: (cmd) => conn.exec(cmd),
     fact: ra ? (f, ...args) => ra.fact(host.name, conn, f, ...args) : undefined,
     check: !!o.check,
