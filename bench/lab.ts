@@ -396,7 +396,7 @@ export async function profileProvision(o: { inventory?: string; check?: boolean;
   const { loadPlaybook } = await import('../src/runner/playbook.js');
   const { runPlaybook } = await import('../src/runner/run.js');
   const { TransportPool, SshTransport, connectionSpecFor } = await import('../src/transport/index.js');
-  const { FactCache } = await import('../src/facts/index.js');
+  const { gatherFacts } = await import('../src/facts/index.js');
   const { PersistClient } = await import('../src/transport/persist.js');
   const { ReadAhead, ReadAheadStore } = await import('../src/runner/read-ahead.js');
   const persist = o.persistSeconds ? new PersistClient({ persistMs: o.persistSeconds * 1000 }) : undefined;
@@ -458,7 +458,7 @@ export async function profileProvision(o: { inventory?: string; check?: boolean;
       };
     },
   });
-  const cache = new FactCache({ services: ['nginx', 'keepalived', 'chrony', 'firewalld', 'nftables'] });
+  const services = ['nginx', 'keepalived', 'chrony', 'firewalld', 'nftables'];
   const plays: Array<{ play: string; ms: number }> = [];
   let playStart = 0;
   let playName = '';
@@ -483,7 +483,7 @@ export async function profileProvision(o: { inventory?: string; check?: boolean;
       gatherFacts: async (t, h, sections) => {
         const f0 = performance.now();
         try {
-          return await cache.get(t, sections);
+          return await gatherFacts(t, { sections, services });
         } finally {
           hp(h.name).factsMs += performance.now() - f0;
         }

@@ -137,15 +137,15 @@ test('converge again: changed=0 on every host; --check agrees there is nothing t
 });
 
 test('facts: one gather of every section agrees with each section gathered alone (shared systemctl, versions from the package list)', { skip, timeout: 120_000 }, async () => {
-  const { FactCache } = await import('../src/facts/index.ts');
+  const { gatherFacts } = await import('../src/facts/index.ts');
   const services = ['nginx', 'keepalived', 'chrony', 'firewalld', 'nftables'];
   const s = await openSession(inventory, {}, { out: () => {}, err: () => {}, isTTY: false });
   try {
     for (const h of ['ka67', 'ka68', 'web1']) {
       const t = await s.connect(s.inventory.hosts.get(h)!);
-      const all = await new FactCache({ services }).get(t);
-      const fw = await new FactCache({ services }).get(t, ['firewall']);
-      const ka = await new FactCache({ services }).get(t, ['keepalived']);
+      const all = await gatherFacts(t, { services });
+      const fw = await gatherFacts(t, { services, sections: ['firewall'] });
+      const ka = await gatherFacts(t, { services, sections: ['keepalived'] });
       assert.deepEqual([h, all.firewall, all.firewallTools], [h, fw.firewall, fw.firewallTools]);
       assert.equal(all.keepalivedVersion, ka.keepalivedVersion, h);
       assert.ok(!('iptables' in all.services), `${h}: a unit asked only for the firewall section is not a service fact`);

@@ -1,15 +1,20 @@
 // End to end on this machine, no SSH: the real gather script through a local Transport
-// (child_process `sh -c`) into Facts, with a FactCache in front.
+// (child_process `sh -c`) into Facts, with the run's FactCache in front.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalTransport } from './helpers/local-transport.js';
-import { FactCache, factsSummary, gatherScript, parseGatherOutput } from '../src/facts/index.js';
+import { factsSummary, gatherFacts, gatherScript, parseGatherOutput, SECTIONS } from '../src/facts/index.js';
+import { FactCache } from '../src/facts/cache.js';
+import type { Host } from '../src/inventory/types.js';
+
+const localhost = { name: 'localhost' } as Host;
 
 test('gather on this machine: one command, sane facts', async () => {
   const t = new LocalTransport('localhost');
-  const cache = new FactCache({ services: ['nginx', 'keepalived', 'ssh', 'provision-no-such-unit'] });
+  const services = ['nginx', 'keepalived', 'ssh', 'provision-no-such-unit'];
+  const cache = new FactCache((tt, _h, sections) => gatherFacts(tt, { sections, services }));
   const started = performance.now();
-  const [f, again] = await Promise.all([cache.get(t), cache.get(t)]);
+  const [f, again] = await Promise.all([cache.get(t, localhost, SECTIONS), cache.get(t, localhost, SECTIONS)]);
   const ms = performance.now() - started;
   assert.equal(t.commands.length, 1, 'one round trip');
   assert.equal(f, again);
@@ -34,19 +39,19 @@ test('gather on this machine: one command, sane facts', async () => {
   assert.equal(summary.packages.count, Object.keys(f.packages).length);
 });
 
-test('gather then refresh of one section on this machine', async () => {
+test('a section first asked later is gathered alone, in a small command, into the same facts', async () => {
   const t = new LocalTransport('localhost');
-  const cache = new FactCache();
-  const f = await cache.get(t);
-  cache.invalidate('localhost', 'packages');
-  const g = await cache.get(t);
+  const cache = new FactCache((tt, _h, sections) => gatherFacts(tt, { sections }));
+  const f = await cache.get(t, localhost, ['os', 'hostname', 'interfaces', 'virt']);
+  assert.deepEqual(f.packages, {}, 'not asked yet');
+  const g = await cache.get(t, localhost, ['packages']);
   assert.equal(t.commands.length, 2);
-  assert.ok(t.commands[1].length < t.commands[0].length / 2, 'the refresh is a small command');
-  assert.deepEqual(g.packages, f.packages);
-  assert.equal(g.interfaces, f.interfaces);
-  const st = await cache.service(t, 'keepalived');
-  assert.match(st.enabled, /^[a-z-]+$/);
-  assert.equal(t.commands.length, 3);
+  assert.ok(t.commands[1].length < t.commands[0].length, 'only the packages section');
+  assert.equal(g, f, 'one facts object per host');
+  assert.ok(g.packages.bash, 'bash is installed');
+  assert.equal(g.os.id, 'debian');
+  await cache.get(t, localhost, ['os', 'packages']);
+  assert.equal(t.commands.length, 2, 'both known: no round trip');
 });
 
 test('the script is idempotent and quiet: two runs, same facts, nothing on stderr', async () => {

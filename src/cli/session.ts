@@ -6,7 +6,7 @@ import type { Facts } from '../facts/types.js';
 import { loadInventory, matchHosts, validateConnectionVars, placeHostError } from '../inventory/index.js';
 import { InputError } from '../errors.js';
 import { TransportPool, SshTransport, connectionSpecFor, sh } from '../transport/index.js';
-import { FactCache, type SectionName } from '../facts/index.js';
+import { gatherFacts, type SectionName } from '../facts/index.js';
 import { connectFlags, warnIgnoredVars, withFlags } from './connect-flags.js';
 import { splitList, hostKeyPolicy, type CliValues, type Io } from './options.js';
 import { DEFAULT_PERSIST_SECONDS, PersistClient } from '../transport/persist.js';
@@ -72,7 +72,6 @@ export async function openSession(sources: string | string[], values: CliValues,
       keeperWarned = true;
     },
   });
-  const cache = new FactCache({ services });
   return {
     inventory,
     hosts,
@@ -87,7 +86,7 @@ export async function openSession(sources: string | string[], values: CliValues,
         await t.close();
       }
     },
-    facts: (t, _host, sections) => cache.get(t, sections),
+    facts: (t, _host, sections) => gatherFacts(t, { sections, services }),
     close: () => pool.closeAll(),
   };
 }

@@ -11,7 +11,8 @@ import type { Play, RoleRef } from './playbook.js';
 import { bindOperations, type OperationMethods, type RoleContext, type TaskRunner } from './role.js';
 import { loadRole } from './role-module.js';
 import { callSite } from './call-site.js';
-import { sectionsOf, type HostFacts } from './host-facts.js';
+import type { FactCache } from '../facts/cache.js';
+import { sectionsOf } from './role.js';
 import { tagSelected } from './tags.js';
 import { runTask, taskFailed, TaskFailed, Interrupted, type TaskScope } from './task.js';
 import { runHandlers } from './handlers.js';
@@ -22,7 +23,7 @@ import type { RunOptions } from './run.js';
 export interface RunState {
   o: RunOptions;
   recorder: RunRecorder;
-  facts: HostFacts;
+  facts: FactCache;
   /** Values computed once per run (RoleContext.once). */
   shared: Map<string, unknown>;
   /** True once the run must stop starting tasks (interrupted, or a fatal failure). */

@@ -10,7 +10,7 @@
 //   });
 import type { Host, Inventory } from '../inventory/types.js';
 import type { Facts } from '../facts/types.js';
-import type { SectionName } from '../facts/gather.js';
+import { SECTIONS, type SectionName } from '../facts/gather.js';
 import type { Transport } from '../transport/types.js';
 import type { OpContext, Plan, TaskResult } from '../ops/types.js';
 import { CATALOGUE, type OpName, type OptionsOf } from '../ops/catalogue.js';
@@ -97,3 +97,6 @@ export interface RoleDefinition {
 export function defineRole(def: RoleDefinition): RoleDefinition {
   return def;
 }
+
+/** The sections a role reads (all of them when it does not say, or did not load). */
+export const sectionsOf = (def: RoleDefinition | undefined): readonly SectionName[] => def?.facts ?? SECTIONS;

@@ -8,7 +8,8 @@ import type { Play, Playbook } from './playbook.js';
 import type { EventSink } from './events.js';
 import type { ReadAhead } from './read-ahead.js';
 import { loadRole } from './role-module.js';
-import { HostFacts, sectionsOf, type Gather } from './host-facts.js';
+import { FactCache, type Gather } from '../facts/cache.js';
+import { sectionsOf } from './role.js';
 import { RunRecorder, type RunReport } from './recorder.js';
 import { runHost } from './host-run.js';
 import type { RunState } from './role-run.js';
@@ -61,7 +62,7 @@ async function limitConcurrency<T>(items: T[], n: number, fn: (t: T) => Promise<
 }
 
 /** Load every role of the plays that have hosts at once; plan each host's fact sections from them. */
-async function loadRoles(plays: Play[], playHosts: Map<Play, Host[]>, facts: HostFacts): Promise<void> {
+async function loadRoles(plays: Play[], playHosts: Map<Play, Host[]>, facts: FactCache): Promise<void> {
   const withHosts = plays.filter((play) => playHosts.get(play)!.length);
   // A role that fails to load counts as reading every section; its play reports the error.
   const defs = await Promise.all(withHosts.map((play) => Promise.all(play.roles.map((ref) => loadRole(ref).then((r) => r.def, () => undefined)))));
@@ -115,7 +116,7 @@ async function runPlay(run: RunState, play: Play, hosts: Host[], dead: Set<strin
 export async function runPlaybook(o: RunOptions): Promise<RunReport> {
   const recorder = new RunRecorder({ playbook: o.playbook.file, inventory: o.inventory.file, check: !!o.check }, o.emit ?? (() => {}));
   let fatal = false;
-  const run: RunState = { o, recorder, facts: new HostFacts(o.gatherFacts), shared: new Map(), stopping: () => fatal || !!o.signal?.aborted };
+  const run: RunState = { o, recorder, facts: new FactCache(o.gatherFacts), shared: new Map(), stopping: () => fatal || !!o.signal?.aborted };
   const dead = new Set<string>(); // failed or unreachable: excluded from later plays
   // Each play's hosts (after --limit), resolved once for the plan, the prefetch and the run.
   const playHosts = new Map(o.playbook.plays.map((play) => [play, o.selectHosts(play.hosts).filter((h) => !o.limit || o.limit.has(h.name))]));

@@ -1,11 +1,14 @@
-// FactCache: one gather per host per run, shared by concurrent callers; section refreshes in
-// one small command; updates recorded by ops without a round trip.
+// The run's one fact cache (src/facts/cache.ts) over the real gather command (gatherFacts):
+// per host each section gathered once, the planned ones together in the first round trip,
+// shared by concurrent callers, retried after a failure; one Facts object per host.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FactCache, SECTIONS, emptyFacts, factsSummary, restrictFacts, splitSections } from '../../src/facts/index.js';
+import { SECTIONS, emptyFacts, factsSummary, gatherFacts, restrictFacts, splitSections, type SectionName } from '../../src/facts/index.js';
+import { FactCache } from '../../src/facts/cache.js';
+import type { Host } from '../../src/inventory/types.js';
 import { HostError } from '../../src/errors.js';
 import type { Shell } from '../../src/transport/quote.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
@@ -60,35 +63,40 @@ class FakeHost implements Transport {
   }
 }
 
+const host = (name: string) => ({ name }) as Host;
+const h1 = host('h1');
+/** The cache as the CLI builds it: the real gather command, with these services. */
+const newCache = (services: string[] = []) => new FactCache((t, _h, sections) => gatherFacts(t, { sections, services }));
+const all = SECTIONS;
+
 test('concurrent callers share one gather; later calls hit the cache', async () => {
   const t = new FakeHost();
-  const cache = new FactCache({ services: ['nginx', 'keepalived'] });
-  const [a, b, c] = await Promise.all([cache.get(t), cache.get(t), cache.get(t)]);
+  const cache = newCache(['nginx', 'keepalived']);
+  const [a, b, c] = await Promise.all([cache.get(t, h1, all), cache.get(t, h1, all), cache.get(t, h1, ['os'])]);
   assert.equal(t.commands.length, 1);
   assert.equal(a, b);
   assert.equal(b, c);
-  assert.equal(await cache.get(t), a);
+  assert.equal(await cache.get(t, h1, all), a);
   assert.equal(t.commands.length, 1);
   assert.equal(a.os.id, 'debian');
   assert.deepEqual(a.services.nginx, { active: 'active', enabled: 'enabled', load: 'loaded' });
-  assert.equal(cache.peek('h1'), a);
-  assert.equal(typeof cache.lastGatherMs('h1'), 'number');
+  assert.equal(a.missingSections, undefined);
 });
 
 test('gathers without sudo by default, with the timeout, in the persistent shell when free; options honoured', async () => {
   const t = new FakeHost();
-  await new FactCache().get(t);
+  await gatherFacts(t);
   assert.deepEqual(t.opts[0], { sudo: false, timeoutMs: 60_000, reuseShell: true });
   const t2 = new FakeHost();
-  await new FactCache({ sudo: true, timeoutMs: 5000 }).get(t2);
+  await gatherFacts(t2, { sudo: true, timeoutMs: 5000 });
   assert.deepEqual(t2.opts[0], { sudo: true, timeoutMs: 5000, reuseShell: true });
 });
 
 test('hosts are cached separately', async () => {
-  const cache = new FactCache();
+  const cache = newCache();
   const t1 = new FakeHost('h1');
   const t2 = new FakeHost('h2');
-  await Promise.all([cache.get(t1), cache.get(t2), cache.get(t1)]);
+  await Promise.all([cache.get(t1, h1, all), cache.get(t2, host('h2'), all), cache.get(t1, h1, all)]);
   assert.equal(t1.commands.length, 1);
   assert.equal(t2.commands.length, 1);
 });
@@ -96,14 +104,14 @@ test('hosts are cached separately', async () => {
 test('a failed gather rejects every caller that shared it; the next get tries again', async () => {
   const t = new FakeHost();
   t.fail = (n) => (n === 1 ? new Error('channel closed') : undefined);
-  const cache = new FactCache();
-  const results = await Promise.allSettled([cache.get(t), cache.get(t)]);
+  const cache = newCache();
+  const results = await Promise.allSettled([cache.get(t, h1, all), cache.get(t, h1, all)]);
   assert.deepEqual(
     results.map((r) => r.status),
     ['rejected', 'rejected'],
   );
   assert.equal(t.commands.length, 1);
-  const f = await cache.get(t);
+  const f = await cache.get(t, h1, all);
   assert.equal(f.os.id, 'debian');
   assert.equal(t.commands.length, 2);
 });
@@ -111,7 +119,7 @@ test('a failed gather rejects every caller that shared it; the next get tries ag
 test('no facts in the output, or a killed command -> HostError naming the host', async () => {
   const t = new FakeHost('web9');
   t.fail = () => ({ stdout: '', stderr: 'sh: 1: sh: not found', code: 127 });
-  await assert.rejects(new FactCache().get(t), (e: unknown) => {
+  await assert.rejects(gatherFacts(t), (e: unknown) => {
     assert.ok(e instanceof HostError);
     assert.equal(e.host, 'web9');
     assert.match(e.message, /printed no facts \(exit 127\): sh: 1: sh: not found/);
@@ -119,151 +127,57 @@ test('no facts in the output, or a killed command -> HostError naming the host',
   });
   const k = new FakeHost();
   k.fail = () => ({ stdout: '@@provision:begin@@\n@@provision:os@@\nID=debian\n', stderr: '', code: null, signal: 'TIMEOUT' });
-  await assert.rejects(new FactCache().get(k), /killed \(TIMEOUT\)/);
+  await assert.rejects(gatherFacts(k), /killed \(TIMEOUT\)/);
 });
 
-test('invalidate(host, packages): the next get re-gathers only packages, in one command', async () => {
+test('the first gather of a host asks every planned section; one nobody planned is gathered alone later', async () => {
   const t = new FakeHost();
-  const cache = new FactCache({ services: ['nginx'] });
-  const before = await cache.get(t);
-  t.sections.set('packages-dpkg', 'bash\t5.2.15-2+b2\tii \nnginx\t1.22.1-9\tii \n');
-  cache.invalidate('h1', 'packages');
-  const after = await cache.get(t);
-  assert.equal(t.commands.length, 2);
-  assert.deepEqual(t.asked(1), ['packages-dpkg', 'packages-rpm']);
-  assert.deepEqual(after.packages, { bash: '5.2.15-2+b2', nginx: '1.22.1-9' });
-  assert.equal(after.interfaces, before.interfaces, 'other facts kept as they were');
-  assert.equal(Object.keys(before.packages).length, 783, 'the old snapshot is not mutated');
-});
-
-test('invalidate(host) drops everything: the next get is a full gather', async () => {
-  const t = new FakeHost();
-  const cache = new FactCache();
-  await cache.get(t);
-  cache.invalidate('h1');
-  assert.equal(cache.peek('h1'), undefined);
-  await cache.get(t);
-  assert.equal(t.commands.length, 2);
-  assert.ok(t.asked(1).includes('ip-json'));
-  cache.invalidate('nobody-here', 'packages'); // unknown host: no-op
-});
-
-test('gatherSection(packages) and (services, names) run one small command and merge', async () => {
-  const t = new FakeHost();
-  const cache = new FactCache({ services: ['nginx'] });
-  await cache.get(t);
-  t.sections.set('packages-dpkg', 'keepalived\t1:2.2.7-1+b2\tii \n');
-  const pk = await cache.gatherSection(t, 'packages');
-  assert.deepEqual(pk, { keepalived: '1:2.2.7-1+b2' });
-  t.units.nginx = ['failed', 'enabled'];
-  const sv = await cache.gatherSection(t, 'services', ['nginx', 'chronyd']);
-  assert.deepEqual(sv, {
-    nginx: { active: 'failed', enabled: 'enabled', load: 'loaded' },
-    chronyd: { active: 'unknown', enabled: 'unknown', load: 'not-found' },
-  });
-  assert.equal(t.commands.length, 3);
-  assert.deepEqual(t.asked(2), ['init', 'services']);
-  const f = await cache.get(t);
-  assert.equal(t.commands.length, 3);
-  assert.deepEqual(f.packages, { keepalived: '1:2.2.7-1+b2' });
-  assert.equal(f.services.nginx.active, 'failed');
-  assert.ok('chronyd' in f.services);
-  // A refreshed services section keeps asking about every unit the cache knows.
-  await cache.refresh(t, 'services');
-  assert.match(t.commands[3], /for u in nginx chronyd; do|for u in nginx chronyd firewalld nftables iptables; do/);
-  await assert.rejects(cache.gatherSection(t, 'services', ['bad name']), /not a systemd unit name/);
-});
-
-test('service(): cached units cost nothing; an unknown unit costs one small command, once', async () => {
-  const t = new FakeHost();
-  const cache = new FactCache({ services: ['nginx'] });
-  assert.deepEqual(await cache.service(t, 'nginx'), { active: 'active', enabled: 'enabled', load: 'loaded' });
+  const cache = newCache();
+  cache.plan([h1], ['os', 'packages']);
+  assert.deepEqual(cache.plannedFor('h1').sort(), ['os', 'packages']);
+  const f = await cache.get(t, h1, ['os']);
+  assert.deepEqual(t.asked(0).sort(), ['os', 'packages-dpkg', 'packages-rpm'], 'planned packages came along');
+  assert.equal(Object.keys(f.packages).length, 783);
+  await cache.get(t, h1, ['packages']);
   assert.equal(t.commands.length, 1);
-  assert.deepEqual(await cache.service(t, 'keepalived'), { active: 'inactive', enabled: 'disabled', load: 'loaded' });
+  const g = await cache.get(t, h1, ['clock']);
+  assert.deepEqual(t.asked(1), ['clock']);
+  assert.equal(g, f, 'merged into the same facts object');
+  assert.equal(g.os.id, 'debian');
+});
+
+test('a failed later gather: its sections are asked again next time, the earlier ones still served', async () => {
+  const t = new FakeHost();
+  const cache = newCache();
+  await cache.get(t, h1, ['os']);
+  t.fail = (n) => (n === 2 ? new Error('boom') : undefined);
+  await assert.rejects(cache.get(t, h1, ['packages']), /boom/);
+  assert.equal((await cache.get(t, h1, ['os'])).os.id, 'debian');
   assert.equal(t.commands.length, 2);
-  assert.match(t.commands[1], /for u in (nginx )?keepalived( firewalld nftables iptables)?; do/);
-  assert.deepEqual(t.asked(1), ['init', 'services']);
-  await cache.service(t, 'keepalived');
-  assert.equal(t.commands.length, 2);
-  const both = await cache.servicesOf(t, ['nginx', 'keepalived', 'sshd']);
-  assert.equal(both.sshd.load, 'not-found');
+  const f = await cache.get(t, h1, ['packages']);
   assert.equal(t.commands.length, 3);
-});
-
-test('recordPackages/recordService update the cache without a round trip', async () => {
-  const t = new FakeHost();
-  const cache = new FactCache({ services: ['nginx'] });
-  const before = await cache.get(t);
-  cache.recordPackages('h1', { psmisc: '23.6-1', bash: null });
-  cache.recordService('h1', 'nginx', { active: 'inactive' });
-  cache.recordService('h1', 'keepalived', { active: 'active', enabled: 'enabled' });
-  const f = await cache.get(t);
-  assert.equal(t.commands.length, 1);
-  assert.equal(f.packages.psmisc, '23.6-1');
-  assert.equal('bash' in f.packages, false);
-  assert.ok('bash' in before.packages, 'earlier snapshots are not mutated');
-  assert.deepEqual(f.services.nginx, { active: 'inactive', enabled: 'enabled', load: 'loaded' });
-  assert.deepEqual(f.services.keepalived, { active: 'active', enabled: 'enabled', load: 'loaded' });
-  cache.recordPackages('nobody-here', { x: '1' }); // unknown host: no-op
-});
-
-test('recording a keepalived install re-reads only the keepalived version on the next get', async () => {
-  const t = new FakeHost();
-  const cache = new FactCache();
-  await cache.get(t);
-  t.sections.set('keepalived', 'Keepalived v2.2.8 (04/04,2023)');
-  cache.recordPackages('h1', { keepalived: '1:2.2.8-1' });
-  const f = await cache.get(t);
-  assert.equal(t.commands.length, 2);
-  assert.deepEqual(t.asked(1), ['keepalived']);
-  assert.equal(f.keepalivedVersion, '2.2.8');
-  assert.equal(f.packages.keepalived, '1:2.2.8-1');
-});
-
-test('a record made while the gather is in flight is applied after it', async () => {
-  const t = new FakeHost();
-  t.delayMs = 30;
-  const cache = new FactCache();
-  const p = cache.get(t);
-  await new Promise((r) => setTimeout(r, 5));
-  cache.recordPackages('h1', { newpkg: '1.0' });
-  await p;
-  const f = await cache.get(t);
-  assert.equal(f.packages.newpkg, '1.0');
-  assert.equal(t.commands.length, 1);
-});
-
-test('a section gathered before anything else: get() then fetches the rest', async () => {
-  const t = new FakeHost();
-  const cache = new FactCache();
-  const pk = await cache.gatherSection(t, 'packages');
-  assert.equal(Object.keys(pk).length, 783);
-  const f = await cache.get(t);
-  assert.equal(t.commands.length, 2);
-  assert.equal(t.asked(1).includes('packages-dpkg'), false);
-  assert.ok(t.asked(1).includes('os'));
-  assert.equal(f.os.id, 'debian');
+  assert.deepEqual(t.asked(2), ['packages-dpkg', 'packages-rpm']);
   assert.equal(Object.keys(f.packages).length, 783);
 });
 
-test('a failed refresh leaves the sections stale: the next get retries them', async () => {
+test('what an op records in the facts stays when later sections are merged', async () => {
   const t = new FakeHost();
-  const cache = new FactCache();
-  await cache.get(t);
-  cache.invalidate('h1', 'packages');
-  t.fail = (n) => (n === 2 ? new Error('boom') : undefined);
-  await assert.rejects(cache.get(t), /boom/);
-  await cache.get(t);
-  assert.equal(t.commands.length, 3);
-  assert.deepEqual(t.asked(2), ['packages-dpkg', 'packages-rpm']);
+  const cache = newCache(['nginx']);
+  const f = await cache.get(t, h1, ['services']);
+  f.services.nginx = { active: 'inactive', enabled: 'disabled', load: 'loaded' }; // as factsChanged does after a stop
+  const g = await cache.get(t, h1, ['os', 'services']);
+  assert.equal(t.commands.length, 2);
+  assert.deepEqual(g.services.nginx, { active: 'inactive', enabled: 'disabled', load: 'loaded' }, 'services were not gathered again');
 });
 
-test('unit names are checked when the cache is made', () => {
-  assert.throws(() => new FactCache({ services: ['ok', 'not ok'] }), /not a systemd unit name/);
+test('unit names are checked before anything runs', async () => {
+  const t = new FakeHost();
+  await assert.rejects(gatherFacts(t, { services: ['ok', 'not ok'] }), /not a systemd unit name/);
+  assert.equal(t.commands.length, 0);
 });
 
 test('factsSummary: packages as a count, the full list only when verbose', async () => {
-  const f = await new FactCache().get(new FakeHost());
+  const f = await gatherFacts(new FakeHost());
   const s = factsSummary(f);
   assert.deepEqual(s.packages, { count: 783 });
   assert.equal(s.os.id, 'debian');
@@ -274,41 +188,34 @@ test('factsSummary: packages as a count, the full list only when verbose', async
   assert.equal(Object.keys(v.packages.installed ?? {}).length, 783);
 });
 
-test('a unit called "constructor" is not mistaken for a cached one', async () => {
-  const t = new FakeHost();
-  const cache = new FactCache();
-  const st = await cache.service(t, 'constructor');
-  assert.equal(st.load, 'not-found');
-  assert.equal(t.commands.length, 2);
-  cache.recordPackages('h1', { __proto__: '1.0' } as Record<string, string>);
-});
-
 test('only the sections asked for are gathered; a later call gathers just the missing ones', async () => {
   const t = new FakeHost();
-  const cache = new FactCache({ services: ['nginx'] });
-  const a = await cache.get(t, ['os', 'hostname']);
+  const cache = newCache(['nginx']);
+  const a = await cache.get(t, h1, ['os', 'hostname']);
   assert.deepEqual(t.asked(0).sort(), ['hostname', 'os']);
   assert.equal(a.os.id, 'debian');
-  assert.equal(await cache.get(t, ['os']), a, 'covered: no round trip');
+  assert.equal(await cache.get(t, h1, ['os']), a, 'covered: no round trip');
   assert.equal(t.commands.length, 1);
-  const b = await cache.get(t, ['os', 'packages', 'services']);
+  const b = await cache.get(t, h1, ['os', 'packages', 'services']);
   assert.equal(t.commands.length, 2);
   assert.deepEqual(t.asked(1).sort(), ['init', 'packages-dpkg', 'packages-rpm', 'services'], 'only the missing sections');
   assert.equal(b.os.id, 'debian');
   assert.ok(Object.keys(b.packages).length > 100);
   assert.deepEqual(b.services.nginx, { active: 'active', enabled: 'enabled', load: 'loaded' });
-  await cache.get(t);
+  await cache.get(t, h1, all);
   assert.equal(t.commands.length, 3, 'everything else, once');
   assert.ok(!t.asked(2).includes('os') && t.asked(2).includes('firewall'));
-  assert.deepEqual(await cache.get(t, []), await cache.get(t), 'no sections: the cache as it is');
+  assert.equal(await cache.get(t, h1, []), b, 'no sections: the facts as they are');
   assert.equal(t.commands.length, 3);
 });
 
 test('no sections: no gather at all', async () => {
   const t = new FakeHost();
-  const f = await new FactCache().get(t, []);
+  const f = await newCache().get(t, h1, [] as SectionName[]);
   assert.equal(t.commands.length, 0);
   assert.equal(f.os.family, 'unknown');
+  assert.equal((await gatherFacts(t, { sections: [] })).os.family, 'unknown');
+  assert.equal(t.commands.length, 0);
 });
 
 test('restrictFacts: a role reads the sections it declares; any other field throws, naming the section', () => {
