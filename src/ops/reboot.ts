@@ -20,9 +20,9 @@ const options = {
   msg: t.string('message shown to logged-in users', { default: '"Reboot initiated by provision"' }),
   pre_reboot_delay: t.number('seconds before the reboot, in whole minutes as shutdown counts them (under 60: now)', { default: '0' }),
   post_reboot_delay: t.number('seconds to wait after the new boot answers, before test_command', { default: '0' }),
-  test_command: t.shell('a command that succeeds once the host is ready', { default: 'sh`whoami`' }),
-  reboot_command: t.shell('the command that reboots', { default: 'sh`shutdown -r +<minutes> <msg>`' }),
-  boot_time_command: t.shell('prints something that differs on each boot', { default: 'sh`cat /proc/sys/kernel/random/boot_id`' }),
+  test_command: t.shell('a command that succeeds once the host is ready', { default: 'whoami' }),
+  reboot_command: t.shell('the command that reboots', { default: 'shutdown -r +M MSG (M: pre_reboot_delay in minutes, MSG: msg)' }),
+  boot_time_command: t.shell('prints something that differs on each boot', { default: 'cat /proc/sys/kernel/random/boot_id' }),
 };
 
 type RebootSpec = SpecOf<typeof options>;
