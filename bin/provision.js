@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Entry point for `npx provision`: the CLI as compiled by `npm run build` (run by `npm ci` and
-// `npm install` through the `prepare` script) into dist/. PROVISION_DEBUG=1 maps stack traces
-// to the TypeScript sources.
+// Entry point for `npx provision`: the CLI as built by `npm run build` (run by `npm ci` and
+// `npm install` through the `prepare` script) into dist/bundle/ (src/bundle.ts).
+// PROVISION_DEBUG=1 maps stack traces to the TypeScript sources.
 import { existsSync } from 'node:fs';
 
-const main = new URL('../dist/src/cli/main.js', import.meta.url);
+const main = new URL('../dist/bundle/main.js', import.meta.url);
 if (!existsSync(main)) {
   process.stderr.write('provision: not built yet; run `npm run build` (or `npm ci`) in the provision directory\n');
   process.exit(1);

@@ -1,4 +1,5 @@
 // The command line: arguments, subcommands, exit codes. Everything else lives in the layers below.
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT, InputError, HostError } from '../errors.js';
 import { type CliValues, type Io } from './options.js';
@@ -6,6 +7,7 @@ import { ALL_OPTIONS } from './args.js';
 import { MAIN_HELP, COMMAND_HELP } from './help.js';
 import { redact } from '../report/redact.js';
 import { KEEPER_COMMAND } from '../transport/persist-names.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 const defaultIo: Io = {
   out: (s) => process.stdout.write(s + '\n'),
@@ -89,8 +91,6 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 /** --version: provision's version, and the Ansible it follows. */
 async function versionText(): Promise<string> {
   const { readFile } = await import('node:fs/promises');
-  // src/cli/ when run from source, dist/src/cli/ when built.
-  const read = (rel: string) => readFile(new URL(rel, import.meta.url), 'utf8');
-  const pkg = JSON.parse(await read('../../package.json').catch(() => read('../../../package.json')).catch(() => '{}')) as { version?: string };
+  const pkg = JSON.parse(await readFile(path.join(PACKAGE_ROOT, 'package.json'), 'utf8').catch(() => '{}')) as { version?: string };
   return `provision ${pkg.version ?? '?'}\n  reads Ansible inventories and playbooks as ansible-core 2.14 does (INI, YAML, directories, ansible.cfg)\n  node ${process.version}`;
 }

@@ -4,9 +4,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sourcePosition } from './build-map.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
-/** This package's module directory (src/ run through tsx, or its build). */
-const OWN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..') + path.sep;
+/** This package's module directories: src/ (through tsx, or as source maps name it) and the bundle. */
+const OWN = [path.join(PACKAGE_ROOT, 'src'), path.join(PACKAGE_ROOT, 'dist', 'bundle'), path.join(PACKAGE_ROOT, 'dist', 'src')].map((d) => d + path.sep);
 
 const FRAME = /\(?((?:file:\/\/)?\/[^()]*?):(\d+):(\d+)\)?$/;
 
@@ -30,7 +31,7 @@ export function userFrames(stack: string | undefined): string[] {
   const out: string[] = [];
   for (const line of (stack ?? '').split('\n').slice(1)) {
     const p = frameParts(line);
-    if (!p || p.file.startsWith(OWN) || p.file.includes(`${path.sep}node_modules${path.sep}`)) continue;
+    if (!p || OWN.some((d) => p.file.startsWith(d)) || p.file.includes(`${path.sep}node_modules${path.sep}`)) continue;
     out.push(sourcePosition(p.file, p.line, p.col));
   }
   return out;

@@ -10,7 +10,7 @@ import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { readInputText } from '../input-file.js';
-import { FROM_BUILD, PACKAGE_ROOT } from '../package-root.js';
+import { FROM_BUILD, PACKAGE_ROOT, ownModule } from '../package-root.js';
 import type { RoleRef } from './playbook.js';
 import type { RoleDefinition } from './role.js';
 import type { RoleHooksData } from './role-hooks.js';
@@ -19,8 +19,7 @@ let hooked = false;
 
 /** The public entries of the running copy: the build's, or the sources' when run through tsx. */
 function entries(): Record<string, string> {
-  const file = (name: string) => pathToFileURL(FROM_BUILD ? path.join(PACKAGE_ROOT, 'dist', 'src', `${name}.js`) : path.join(PACKAGE_ROOT, 'src', `${name}.ts`)).href;
-  return { provision: file('index'), 'provision/ha': file('ha') };
+  return { provision: ownModule('index', 'index.ts'), 'provision/ha': ownModule('ha', 'ha.ts') };
 }
 
 function registerHooks(): void {
@@ -30,7 +29,7 @@ function registerHooks(): void {
   // hooks compile with inline source maps, which node applies to stacks once this is on.
   process.setSourceMapsEnabled(true);
   const data: RoleHooksData = { entries: entries() };
-  register(FROM_BUILD ? './role-hooks.js' : './role-hooks.ts', { parentURL: import.meta.url, data });
+  register(ownModule('role-hooks', 'runner/role-hooks.ts'), { data });
 }
 
 /** The compiled module of a role of this package, when the build has it. */

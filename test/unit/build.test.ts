@@ -42,6 +42,12 @@ test('the build is current: every source of src/ and roles/ has its module in di
     return !existsSync(out) || statSync(out).mtimeMs < statSync(path.join(REPO, rel)).mtimeMs;
   });
   assert.deepEqual(stale, [], 'run `npm run build` (npm test does it first)');
+  // The CLI runs from the bundle (src/bundle.ts): each entry is newer than every source of src/.
+  const newest = Math.max(...sources('src').map((rel) => statSync(path.join(REPO, rel)).mtimeMs));
+  for (const entry of ['main', 'index', 'ha', 'role-hooks']) {
+    const out = path.join(REPO, 'dist', 'bundle', `${entry}.js`);
+    assert.ok(existsSync(out) && statSync(out).mtimeMs >= newest, `dist/bundle/${entry}.js is missing or stale: run \`npm run build\``);
+  }
 });
 
 test('bin/provision.js runs the build from any directory: --help, nothing on stderr', (t) => {
@@ -64,7 +70,7 @@ test("'provision' is the package's public entry: an installed copy imports it, a
      const cmd = sh\`echo \${'a b'}\`;
      console.log(JSON.stringify({ url: import.meta.resolve('provision'), role: defineRole({ name: 'x', async tasks() {} }).name, text: cmd.text, shell: cmd instanceof Shell, ha: typeof haModel }));`,
   );
-  assert.deepEqual(got, { url: `file://${path.join(REPO, 'dist', 'src', 'index.js')}`, role: 'x', text: "echo 'a b'", shell: true, ha: 'function' });
+  assert.deepEqual(got, { url: `file://${path.join(REPO, 'dist', 'bundle', 'index.js')}`, role: 'x', text: "echo 'a b'", shell: true, ha: 'function' });
   // The types come with the entry: a misspelled option is an error, the right one is not.
   writeFileSync(
     path.join(project, 'tsconfig.json'),
@@ -102,7 +108,7 @@ export default Object.assign(defineRole({ name: 'outside', async tasks() {} }), 
   const got = nodeEval(
     dir,
     `const { importRole } = await import(${dist('src/runner/role-module.js')});
-     const { Shell } = await import(${dist('src/index.js')});
+     const { Shell } = await import(${dist('bundle/index.js')});
      const role = (await importRole(${JSON.stringify(dir)})).default;
      const common = (await importRole(${JSON.stringify(path.join(REPO, 'roles', 'common'))})).default;
      const built = (await import(${dist('roles/common/index.js')})).default;
