@@ -58,11 +58,6 @@ interface Case {
   /** file:line:col relative to the case directory (absent: the message has no line to name). */
   at?: string;
   /**
-   * `provision check` on the case's inventory: 3 (same error) or 0 (a setting only a run looks
-   * at; the inventory describes no HA layout, so check has nothing to find). Default 3.
-   */
-  check?: 3 | 0;
-  /**
    * An HA topology error: the inventory loads, and the run stops before its first connection with
    * exit 4 and the findings of `provision check` (ERROR [code] at file:line:col), as check does.
    */
@@ -115,9 +110,9 @@ const CASES: Case[] = [
   { dir: 'inv-ansible-port-shell', msg: /host h1: ansible_port must be a port number \(1-65535\), not "22; reboot"/, at: 'group_vars/all.yaml:3:15' },
   { dir: 'inv-ansible-port-range', msg: /ansible_port must be a port number \(1-65535\), not "70000"/, at: 'hosts.yaml:5:21' },
   { dir: 'inv-ansible-user-shell', msg: /ansible_user "root`touch \/tmp\/pwned-hostile-user`" is not a user name/, at: 'hosts.yaml:6:21' },
-  { dir: 'inv-proxycommand', msg: /host h1: ProxyCommand is not supported \(use ProxyJump\)/, at: 'hosts.yaml:6:32', check: 0 },
-  { dir: 'inv-become-method', msg: /ansible_become_method su is not supported \(only sudo\)/, at: 'hosts.yaml:7:30', check: 0 },
-  { dir: 'inv-key-file-missing', msg: /host h1: private key file \S*\/keys\/no-such-key does not exist/, at: 'hosts.yaml:6:37', check: 0 },
+  { dir: 'inv-proxycommand', msg: /host h1: ProxyCommand is not supported \(use ProxyJump\)/, at: 'hosts.yaml:6:32' },
+  { dir: 'inv-become-method', msg: /ansible_become_method su is not supported \(only sudo\)/, at: 'hosts.yaml:7:30' },
+  { dir: 'inv-key-file-missing', msg: /host h1: private key file \S*\/keys\/no-such-key does not exist/, at: 'hosts.yaml:6:37' },
   // inventories: HA topology and secrets (found before the first connection, not by the keepalived role)
   { dir: 'inv-topology-vrid', topology: 'vrid-range', msg: /INTERNAL_2: VRID 300 on internal .*VRID 300 is outside 1\.\.255/, at: 'group_vars/lb.yaml:11:17' },
   { dir: 'inv-topology-unknown-key', topology: 'schema-unknown-key', msg: /ha\.pasword: unknown key "pasword" in ha \(did you mean "password"\?\)/, at: 'hosts.yaml:4:16' },
@@ -198,15 +193,44 @@ for (const c of CASES) {
     const want = { msg: c.msg, at: c.at && path.join(p.dir, c.at) };
     assertBadInput(await provision([p.inventory, p.playbook]), want, `provision ${c.dir}`);
     if (!p.ownInventory) return;
-    const chk = await provision(['check', p.inventory]);
-    if ((c.check ?? 3) === 3) assertBadInput(chk, want, `provision check ${c.dir}`);
-    else {
-      // The inventory loads; what is wrong is a setting only a run looks at.
-      assert.equal(chk.code, EXIT.OK, `${chk.out}\n${chk.err}`);
-      assert.equal(chk.connections, 0);
-    }
+    // `check` makes the run's checks before connecting (src/cli/preflight.ts): the same verdict.
+    assertBadInput(await provision(['check', p.inventory]), want, `provision check ${c.dir}`);
   });
 }
+
+test('an HA inventory with a setting a run refuses (ProxyCommand, become_method su, a missing key file): check and the run both exit 3 at its file:line, naming the host', async () => {
+  const bad: Array<[string, string, RegExp]> = [
+    ['ansible_ssh_common_args', "-o ProxyCommand='touch /tmp/pwned-hostile-proxy'", /host ka68: ProxyCommand is not supported/],
+    ['ansible_become_method', 'su', /host ka68: ansible_become_method su is not supported/],
+    ['ansible_ssh_private_key_file', '/nonexistent/no-such-key', /host ka68: private key file \/nonexistent\/no-such-key does not exist/],
+  ];
+  const dir = path.join(root, 'ha-settings');
+  mkdirSync(dir, { recursive: true });
+  const env = process.env.PROVISION_VRRP_PASS;
+  process.env.PROVISION_VRRP_PASS = 'pw-ha-1';
+  try {
+    // The reference HA inventory, every host at the counting listener: check passes on it as it is.
+    const ha = readFileSync('inventory/prod.yaml', 'utf8')
+      .replace(/ansible_host: [\d.]+/g, 'ansible_host: 127.0.0.1')
+      .replace('\n    ansible_user: ops\n', `\n    ansible_user: ops\n    ansible_port: ${port}\n`);
+    const clean = path.join(dir, 'clean.yaml');
+    writeFileSync(clean, ha);
+    const ok = await provision(['check', clean]);
+    assert.equal(ok.code, EXIT.OK, ok.out + ok.err);
+    for (const [key, value, msg] of bad) {
+      const inv = path.join(dir, `${key}.yaml`);
+      const text = ha.replace(/(\n( +)ka68:\n)/, `$1$2  ${key}: ${JSON.stringify(value)}\n`);
+      writeFileSync(inv, text);
+      const line = text.split('\n').findIndex((l) => l.includes(`${key}:`)) + 1;
+      const want = { msg, at: `${inv}:${line}:${text.split('\n')[line - 1].indexOf(':') + 3}` };
+      assertBadInput(await provision(['check', inv]), want, `check, ${key}`);
+      assertBadInput(await provision([inv, path.join(root, 'ok/play.yaml')]), want, `run, ${key}`);
+    }
+  } finally {
+    if (env === undefined) delete process.env.PROVISION_VRRP_PASS;
+    else process.env.PROVISION_VRRP_PASS = env;
+  }
+});
 
 test('missing and unreadable files: inventory, playbook, extra-vars file (exit 3, the file named)', async () => {
   const ok = path.join(root, 'ok');

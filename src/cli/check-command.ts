@@ -1,12 +1,14 @@
 import path from 'node:path';
 import { EXIT, InputError } from '../errors.js';
-import { loadInventory, validateConnectionVars, varPosition } from '../inventory/index.js';
-import { buildTopology, checkTopology, hasErrors } from '../topology/index.js';
+import { loadInventory, matchHosts } from '../inventory/index.js';
+import { buildTopology, hasErrors } from '../topology/index.js';
 import { haPlan } from '../topology/show.js';
 import { formatPlan } from '../topology/show-format.js';
 import type { Finding } from '../topology/types.js';
 import { redact, redactDeep } from '../report/redact.js';
-import { resolvePlaybook, type CliValues, type Io } from './options.js';
+import { hostKeyPolicy, resolvePlaybook, splitList, type CliValues, type Io } from './options.js';
+import { connectFlags } from './connect-flags.js';
+import { connectionSpecs, haFindings, warnOnce } from './preflight.js';
 import { existsSync } from 'node:fs';
 import { loadPlaybook } from '../runner/playbook.js';
 import { outsideRoleFiles, typecheckRoles } from '../runner/role-typecheck.js';
@@ -23,13 +25,13 @@ export async function checkCommand(positionals: string[], values: CliValues, io:
   if (rest.length > 1) throw new InputError('usage: provision check [-i] <inventory> [playbook] [--show] [--json]', { file: '<command line>' });
   const inv = await loadInventory(sources);
   const roleErrors = await checkRoles(rest[0], io);
-  // Connection settings are input too: a bad address, port or user is reported at file:line:col.
-  validateConnectionVars(inv);
-  // Findings name the file, line and column where the value was written (inventory, group_vars/, host_vars/).
+  // What a run checks before its first connection, by the same code (./preflight.ts): each
+  // host's connection settings (exit 3 at file:line:col), then the HA rules where they apply.
+  const flags = await connectFlags({ ...values, 'ask-pass': false, 'ask-become-pass': false });
+  const policy = values['host-key-checking'] ? hostKeyPolicy(values['host-key-checking']) : undefined;
+  connectionSpecs(inv, matchHosts(inv, splitList(values.limit) ?? ['all']), { flags, hostKeyPolicy: policy, warn: warnOnce(io) });
+  const findings = [...haFindings(inv), ...roleErrors];
   const hosts = [...inv.hosts.values()];
-  // The HA rules apply to an inventory that describes an HA layout (as a run decides).
-  const hasHa = hosts.some((h) => h.vars.ha !== undefined || h.vars.vrrp_instances !== undefined) || inv.groups.has('lb');
-  const findings = [...(hasHa ? checkTopology(hosts, { baseDir: inv.dir ?? path.dirname(inv.file), resolvePos: (p) => varPosition(inv, p) }) : []), ...roleErrors];
   // --show: the VRRP layout as the configs will render it (when the model can be built at all).
   const model = values.show ? buildTopology(hosts, { baseDir: inv.dir ?? path.dirname(inv.file) }).model : undefined;
   const plan = model ? haPlan(model) : undefined;

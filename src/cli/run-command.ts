@@ -5,11 +5,12 @@ import { preloadRoles } from '../runner/role-preload.js';
 import { runPlaybook, exitStatus } from '../runner/run.js';
 import { plainProgress, listrProgress, lateProgress } from '../runner/progress.js';
 import { recapTable, writeJsonReport } from '../report/recap.js';
-import { matchHosts, varPosition } from '../inventory/index.js';
+import { matchHosts } from '../inventory/index.js';
 import { openSession, type Session } from './session.js';
 import { parseExtraVars, parseForks, resolvePlaybook, splitList, type CliValues, type Io } from './options.js';
 import { InputError } from '../errors.js';
-import { checkTopology, hasErrors } from '../topology/index.js';
+import { hasErrors } from '../topology/index.js';
+import { describesHa, haFindings } from './preflight.js';
 import { formatFinding } from './check-command.js';
 import { ReadAhead, ReadAheadStore } from '../runner/read-ahead.js';
 import type { FactCall } from '../facts/fact.js';
@@ -24,15 +25,15 @@ const LIST_MODES: ListMode[] = ['syntax-check', 'list-hosts', 'list-tasks', 'lis
 const SERVICES = ['nginx', 'keepalived', 'chrony', 'firewalld', 'nftables'];
 
 /**
- * The HA topology, checked before the first connection: a tie in priorities or a VIP outside
- * its subnet must stop the run, not reach two load balancers. True when it has errors (printed).
+ * The HA topology, checked before the first connection (./preflight.ts, as `check` does): a tie
+ * in priorities or a VIP outside its subnet must stop the run, not reach two load balancers.
+ * True when it has errors (printed).
  */
 function topologyRefused(session: Session, inventoryArg: string, io: Io): boolean {
-  const inv = session.inventory;
-  const findings = checkTopology([...inv.hosts.values()], { baseDir: inv.dir ?? path.dirname(inv.file), resolvePos: (p) => varPosition(inv, p) });
+  const findings = haFindings(session.inventory);
   if (!hasErrors(findings)) return false;
   for (const f of findings.filter((x) => x.severity === 'error')) io.err(formatFinding(f));
-  io.err(`provision: the HA topology in ${inv.file} has errors; nothing was run (details: provision check ${inventoryArg})`);
+  io.err(`provision: the HA topology in ${session.inventory.file} has errors; nothing was run (details: provision check ${inventoryArg})`);
   return true;
 }
 
@@ -67,8 +68,8 @@ export async function runCommand(positionals: string[], values: CliValues, io: I
   }
   if (values['start-at-task'] !== undefined) playbook = startAtTask(playbook, values['start-at-task']);
   const session = await openSession(sources, values, io, SERVICES);
-  const hasHa = [...session.inventory.hosts.values()].some((h) => h.vars.ha !== undefined || h.vars.vrrp_instances !== undefined);
-  if (hasHa && topologyRefused(session, inventoryArg, io)) {
+  const hasHa = describesHa(session.inventory);
+  if (topologyRefused(session, inventoryArg, io)) {
     await session.close();
     return EXIT.CHECK_FAILED;
   }

@@ -1,13 +1,14 @@
 // What every connecting command shares: the inventory, --limit, one connection per host, facts.
 import path from 'node:path';
 import type { Host, Inventory } from '../inventory/types.js';
-import type { Transport, ConnectionSpec } from '../transport/types.js';
+import type { Transport } from '../transport/types.js';
 import type { Facts } from '../facts/types.js';
-import { loadInventory, matchHosts, validateConnectionVars, placeHostError } from '../inventory/index.js';
+import { loadInventory, matchHosts } from '../inventory/index.js';
 import { InputError } from '../errors.js';
-import { TransportPool, SshTransport, connectionSpecFor, sh } from '../transport/index.js';
+import { TransportPool, SshTransport, sh } from '../transport/index.js';
 import { gatherFacts, type SectionName } from '../facts/index.js';
-import { connectFlags, warnIgnoredVars, withFlags } from './connect-flags.js';
+import { connectFlags, warnIgnoredVars } from './connect-flags.js';
+import { connectionSpecs, warnOnce } from './preflight.js';
 import { splitList, hostKeyPolicy, type CliValues, type Io } from './options.js';
 import { DEFAULT_PERSIST_SECONDS, PersistClient } from '../transport/persist.js';
 
@@ -44,26 +45,7 @@ export async function openSession(sources: string | string[], values: CliValues,
   const policy = values['host-key-checking'] ? hostKeyPolicy(values['host-key-checking']) : undefined;
   if (policy === 'off') io.err('WARNING: host key checking is off: any machine answering on these addresses will be trusted');
   // Every connection setting is resolved (and bad ones reported, at file:line:col) before the first connection.
-  validateConnectionVars(inventory, { files: true, hosts });
-  const specs = new Map<string, ConnectionSpec>();
-  const warned = new Set<string>();
-  for (const h of inventory.hosts.values()) {
-    try {
-      specs.set(
-        h.name,
-        connectionSpecFor(withFlags(h, flags), {
-          ...flags,
-          hostKeyPolicy: policy,
-          warn: (m) => {
-            if (!warned.has(m)) io.err(`WARNING: ${m}`);
-            warned.add(m);
-          },
-        }),
-      );
-    } catch (e) {
-      throw e instanceof InputError ? placeHostError(inventory, h, e) : e;
-    }
-  }
+  const specs = connectionSpecs(inventory, hosts, { flags, hostKeyPolicy: policy, warn: warnOnce(io) });
   let keeperWarned = false;
   const pool = new TransportPool((host: Host) => specs.get(host.name)!, {
     persist: persist > 0 ? new PersistClient({ persistMs: persist * 1000 }) : undefined,
