@@ -1,12 +1,9 @@
-// The gather output: split at its marker lines, each section through its parser (./parsers.ts),
+// The gather output: split at its marker lines, each section through its unit's parser (./sections.ts),
 // assembled into Facts; a missing or cut section leaves its defaults and is named.
-import { MARKERS, MARKER_PREFIX, MARKER_SUFFIX, SECTIONS, FROM_PACKAGES, type SectionName } from './gather.js';
+import { MARKERS, MARKER_PREFIX, MARKER_SUFFIX, SECTIONS, type SectionName } from './gather-base.js';
 import type { Facts, OsFacts } from './types.js';
-import {
-  lines, parseCapSysTime, parseFirewall, parseFirewallTools, parseHostname, parseInit, parseKeepalivedVersion, parseOsRelease,
-  parsePackageManager, parsePackagesDpkg, parsePackagesRpm, parseSelinux, parseServices, parseUid, parseVirt,
-} from './parsers.js';
-import { parseInterfacesJson, parseInterfacesText } from './parse-interfaces.js';
+import { lines } from './parsers.js';
+import { SECTION_UNITS } from './sections.js';
 
 /**
  * Split the output at marker lines (`@@provision:<name>@@`). Text before the first marker is
@@ -66,79 +63,23 @@ export interface PartialParse {
   complete: boolean;
 }
 
-/** Which marker(s) show that a section ran. */
-const SECTION_MARKERS: Record<SectionName, string[]> = {
-  os: [MARKERS.os],
-  hostname: [MARKERS.hostname],
-  packageManager: [MARKERS.packageManager],
-  // no marker at all when neither dpkg-query nor rpm exists: decided by `complete`
-  packages: [MARKERS.packagesDpkg, MARKERS.packagesRpm],
-  services: [MARKERS.services],
-  selinux: [MARKERS.selinux],
-  firewall: [MARKERS.firewall],
-  interfaces: [MARKERS.ipJson, MARKERS.ipText],
-  virt: [MARKERS.virt],
-  keepalived: [MARKERS.keepalived],
-  clock: [MARKERS.clock],
-  uid: [MARKERS.uid],
-};
-
 /**
- * Parse whatever sections the output holds into the facts they determine (for a partial
- * refresh). `family` picks dpkg or rpm when the output has both lists and no os section.
+ * Parse whatever sections the output holds into the facts they determine, each by its own
+ * parser (./sections.ts). `family` picks dpkg or rpm when the output has both lists and no os section.
  */
 export function parseGatherPartial(
   stdout: string,
   ctx: { family?: OsFacts['family']; requested?: readonly SectionName[] } = {},
 ): PartialParse {
-  const s = splitSections(typeof stdout === 'string' ? stdout : '');
+  const out = splitSections(typeof stdout === 'string' ? stdout : '');
   const facts: Partial<Facts> = {};
   const present = new Set<SectionName>();
-  for (const name of SECTIONS) {
-    if (SECTION_MARKERS[name].some((mk) => s.has(mk))) present.add(name);
+  const complete = out.has(MARKERS.end);
+  for (const unit of SECTION_UNITS) {
+    if (!unit.markers.some((mk) => out.has(mk))) continue;
+    present.add(unit.section);
+    Object.assign(facts, unit.parse({ out, family: facts.os?.family ?? ctx.family ?? 'unknown', got: facts }));
   }
-  const complete = s.has(MARKERS.end);
-  let family = ctx.family ?? 'unknown';
-  if (s.has(MARKERS.os)) {
-    facts.os = parseOsRelease(s.get(MARKERS.os) ?? '');
-    family = facts.os.family;
-  }
-  if (s.has(MARKERS.hostname)) facts.hostname = parseHostname(s.get(MARKERS.hostname) ?? '');
-  if (s.has(MARKERS.packageManager)) facts.packageManager = parsePackageManager(s.get(MARKERS.packageManager) ?? '', family);
-  if (s.has(MARKERS.packagesDpkg) || s.has(MARKERS.packagesRpm)) {
-    const dpkg = s.has(MARKERS.packagesDpkg) ? parsePackagesDpkg(s.get(MARKERS.packagesDpkg) ?? '') : null;
-    const rpm = s.has(MARKERS.packagesRpm) ? parsePackagesRpm(s.get(MARKERS.packagesRpm) ?? '') : null;
-    if (dpkg && rpm) {
-      if (family === 'debian') facts.packages = dpkg;
-      else if (family === 'redhat') facts.packages = rpm;
-      else facts.packages = Object.keys(rpm).length > Object.keys(dpkg).length ? rpm : dpkg;
-    } else facts.packages = dpkg ?? rpm ?? {};
-  }
-  if (s.has(MARKERS.init)) {
-    const init = parseInit(s.get(MARKERS.init) ?? '');
-    if (init.systemd !== undefined) facts.systemd = init.systemd;
-  }
-  if (s.has(MARKERS.services)) facts.services = parseServices(s.get(MARKERS.services) ?? '');
-  if (s.has(MARKERS.selinux)) facts.selinux = parseSelinux(s.get(MARKERS.selinux) ?? '');
-  if (s.has(MARKERS.firewall)) {
-    const fw = s.get(MARKERS.firewall) ?? '';
-    facts.firewall = parseFirewall(fw);
-    facts.firewallTools = parseFirewallTools(fw);
-  }
-  if (s.has(MARKERS.ipJson) || s.has(MARKERS.ipText)) {
-    let ifs = s.has(MARKERS.ipJson) ? parseInterfacesJson(s.get(MARKERS.ipJson) ?? '') : [];
-    if (ifs.length === 0 && s.has(MARKERS.ipText)) ifs = parseInterfacesText(s.get(MARKERS.ipText) ?? '');
-    facts.interfaces = ifs;
-  }
-  if (s.has(MARKERS.virt)) Object.assign(facts, parseVirt(s.get(MARKERS.virt) ?? ''));
-  if (s.has(MARKERS.keepalived)) {
-    const k = s.get(MARKERS.keepalived) ?? '';
-    // The section can defer to the packages list gathered in the same run (gather.ts FROM_PACKAGES).
-    const v = k.includes(FROM_PACKAGES) ? facts.packages?.keepalived : undefined;
-    facts.keepalivedVersion = parseKeepalivedVersion(v !== undefined ? `package-version=${v}` : k);
-  }
-  if (s.has(MARKERS.clock)) facts.canSetClock = parseCapSysTime(s.get(MARKERS.clock) ?? '');
-  if (s.has(MARKERS.uid)) facts.uid = parseUid(s.get(MARKERS.uid) ?? '');
   // A completed run that asked for packages but printed no list: neither dpkg-query nor rpm
   // exists, so no packages. Same for interfaces without `ip`.
   if (complete && ctx.requested) {
