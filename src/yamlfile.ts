@@ -1,10 +1,10 @@
 // Read a YAML file with source positions, so every error about its content names file:line:col.
-import { parseDocument, LineCounter, isMap, isSeq, isScalar, isPair, isAlias, visit, type Document, type Node } from 'yaml';
+import { LineCounter, isMap, isSeq, isScalar, isPair, isAlias, visit, type Document, type Node } from 'yaml';
 import { InputError, excerptAt, type SourcePos } from './errors.js';
 import { findDuplicateKey } from './inventory/yaml.js';
 import { maskSecretValues } from './report/redact.js';
 import { readInputText, MAX_INPUT_BYTES } from './input-file.js';
-import { checkYamlDepth } from './yaml-depth.js';
+import { parseYamlDocument } from './yaml-depth.js';
 
 /** Aliases may add at most this many values to a document (the yaml package's resource-exhaustion guard). */
 const MAX_ALIAS_COUNT = 100;
@@ -27,9 +27,8 @@ export async function readYamlFile(file: string, opts: { version?: '1.1' | '1.2'
 }
 
 export function parseYamlText(file: string, text: string, opts: { version?: '1.1' | '1.2' } = {}): YamlFile {
-  checkYamlDepth(text, file);
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, version: opts.version ?? '1.2' });
+  const doc = parseYamlDocument(text, file, lc, { uniqueKeys: true, version: opts.version ?? '1.2' });
   const posOf = (offset: number): SourcePos => {
     const { line, col } = lc.linePos(offset);
     return { file, line, col };

@@ -21,7 +21,6 @@ import {
   isMap,
   isScalar,
   isSeq,
-  parseDocument,
   type Node,
   type ParsedNode,
   type ScalarTag,
@@ -29,7 +28,7 @@ import {
 } from 'yaml';
 import { InputError, excerptAt, type SourcePos } from '../errors.js';
 import { maskSecretValues } from '../report/redact.js';
-import { checkYamlDepth } from '../yaml-depth.js';
+import { parseYamlDocument } from '../yaml-depth.js';
 
 // PyYAML 6.0 implicit resolvers (yaml/resolver.py), verbatim apart from removing the x-flag whitespace.
 const PY_NULL = /^(?:~|null|Null|NULL|)$/;
@@ -150,7 +149,6 @@ export class YamlSource {
 
   /** Parse text; throws InputError (with line, column and excerpt) on any syntax error. */
   static parse(text: string, file: string): YamlSource {
-    checkYamlDepth(text, file);
     let isJson = false;
     try {
       JSON.parse(text);
@@ -160,15 +158,8 @@ export class YamlSource {
     }
     const lc = new LineCounter();
     const doc = isJson
-      ? parseDocument(text, { schema: 'json', lineCounter: lc, uniqueKeys: true, prettyErrors: false })
-      : parseDocument(text, {
-          version: '1.1',
-          customTags: pyYamlTags,
-          merge: true,
-          lineCounter: lc,
-          uniqueKeys: true,
-          prettyErrors: false,
-        });
+      ? parseYamlDocument(text, file, lc, { schema: 'json', uniqueKeys: true })
+      : parseYamlDocument(text, file, lc, { version: '1.1', customTags: pyYamlTags, merge: true, uniqueKeys: true });
     const src = new YamlSource(file, text, doc, lc);
     const first = doc.errors[0];
     if (first) {
