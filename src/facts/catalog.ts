@@ -2,5 +2,6 @@
 // read-ahead replays a record by fact name.
 export { file, fileContent, pathExists, statMany, type RemoteStat } from './file.js';
 export { service, sysctl, sebool, selinuxLocalFcontexts, nftTable } from './system.js';
+export { account, shadowHash, groupId, initSystem } from './accounts.js';
 export { firewalldBus, firewalldZones, firewalldState, firewalldInterfaceZones, firewalldZone } from './firewalld.js';
 export { defineFact, factNamed, factKey, type Fact, type FactArgs, type FactCall } from './fact.js';

@@ -3,15 +3,14 @@
 import { sh, type Shell } from '../transport/quote.js';
 import type { OpContext, Plan } from './types.js';
 import { OpError } from './types.js';
-import { run } from './remote.js';
+import { run, fact } from './remote.js';
+import { initSystem, type InitSystem } from '../facts/accounts.js';
 
-export type InitSystem = 'systemd' | 'openrc' | 'sysvinit';
+export type { InitSystem };
 
 /** Which init system manages services on the host (one read; used only when systemd is not PID 1). */
-export async function detectInit(ctx: OpContext): Promise<InitSystem> {
-  const r = await ctx.read(sh`if [ -d /run/systemd/system ]; then echo systemd; elif command -v rc-service >/dev/null 2>&1; then echo openrc; else echo sysvinit; fi`);
-  const v = r.stdout.trim();
-  return v === 'systemd' || v === 'openrc' ? v : 'sysvinit';
+export function detectInit(ctx: OpContext): Promise<InitSystem> {
+  return fact(ctx, initSystem);
 }
 
 interface InitCommands {

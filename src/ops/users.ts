@@ -3,29 +3,14 @@
 import { sh, type Shell } from '../transport/quote.js';
 import type { OpContext, Plan } from './types.js';
 import { OpError } from './types.js';
-import { run } from './remote.js';
+import { run, fact } from './remote.js';
+import { account, shadowHash, groupId, type Account } from '../facts/accounts.js';
 import { defineOperation } from './operation.js';
 import { t, required, type SpecOf } from './schema.js';
 
-interface Account {
-  uid: number;
-  gid: number;
-  comment: string;
-  home: string;
-  shell: string;
-  /** Primary group name. */
-  group: string;
-  /** Every group name, the primary one included. */
-  groups: string[];
-}
-
 /** One read: the passwd entry, the primary group's name and every group of a user. */
-export async function readUser(ctx: OpContext, name: string): Promise<Account | undefined> {
-  const r = await ctx.read(sh`getent passwd -- ${name} && id -gn -- ${name} && id -Gn -- ${name}`);
-  if (r.code !== 0) return undefined;
-  const [pw, group, groups] = r.stdout.split('\n');
-  const f = pw.split(':');
-  return { uid: Number(f[2]), gid: Number(f[3]), comment: f[4] ?? '', home: f[5] ?? '', shell: f[6] ?? '', group: group.trim(), groups: groups.trim().split(/\s+/).filter(Boolean) };
+export function readUser(ctx: OpContext, name: string): Promise<Account | undefined> {
+  return fact(ctx, account, name);
 }
 
 const list = (v: string | string[] | undefined) => (v === undefined ? undefined : (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
@@ -97,7 +82,7 @@ async function planUser(ctx: OpContext, spec: UserSpec): Promise<Plan> {
     if (args.length) steps.push(sh`usermod ${args} -- ${spec.name}`);
   }
   const password = spec.password;
-  if (password !== undefined && (!cur || (await shadowHash(ctx, spec.name)) !== password)) words.push('password');
+  if (password !== undefined && (!cur || (await fact(ctx, shadowHash, spec.name)) !== password)) words.push('password');
   if (words.length === 0) return { changed: false };
   return {
     changed: true,
@@ -107,11 +92,6 @@ async function planUser(ctx: OpContext, spec: UserSpec): Promise<Plan> {
       if (password !== undefined && words.includes('password')) await run(ctx, sh`chpasswd -e`, 'chpasswd', { stdin: `${spec.name}:${password}\n` });
     },
   };
-}
-
-async function shadowHash(ctx: OpContext, name: string): Promise<string | undefined> {
-  const r = await ctx.read(sh`getent shadow -- ${name}`);
-  return r.code === 0 ? r.stdout.split(':')[1] : undefined;
 }
 
 export const group = defineOperation({
@@ -128,9 +108,7 @@ export const group = defineOperation({
   checkMode: '--check names what would change; no diff',
   example: `await r.group('app group', { name: 'app', gid: 990, system: true });`,
   async run(ctx, spec) {
-    const r = await ctx.read(sh`getent group -- ${spec.name}`);
-    const gid = r.code === 0 ? Number(r.stdout.split(':')[2]) : undefined;
-    if (r.code !== 0 && r.code !== 2) throw new OpError(`getent group ${spec.name} failed (exit ${r.code}): ${r.stderr.trim()}`);
+    const gid = await fact(ctx, groupId, spec.name);
     if (spec.state === 'absent') {
       if (gid === undefined) return { changed: false, message: 'absent' };
       return { changed: true, message: `remove group ${spec.name}`, apply: () => run(ctx, sh`groupdel -- ${spec.name}`, 'groupdel').then(() => {}) };

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { sh, raw, type Shell } from '../../transport/quote.js';
 import { OpError, type Plan } from '../../ops/types.js';
 import { CATALOGUE } from '../../ops/catalogue.js';
-import { run } from '../../ops/remote.js';
+import { run, fact } from '../../ops/remote.js';
+import { fileContent } from '../../facts/file.js';
+import { sysctl as sysctlFact } from '../../facts/system.js';
 import type { ModuleContext, ModuleDef, ModuleOutcome } from './types.js';
 
 /** POSIX shell word splitting as Python's shlex.split does it (quotes and backslashes). */
@@ -148,13 +150,13 @@ export const service: ModuleDef = {
 
 /** Ansible writes "name=value", provision "name = value": a file holding just this parameter at this value, live too, is converged. */
 async function sameAsAnsibleWrote(ctx: ModuleContext, name: string, value: string, file: string): Promise<boolean> {
-  const r = await ctx.op.read(sh`cat -- ${file}`);
-  if (r.code !== 0) return false;
-  const lines = r.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const text = await fact(ctx.op, fileContent, file);
+  if (text === null) return false;
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   const norm = (v: string) => v.trim().split(/\s+/).join(' ');
   if (lines.length !== 1 || lines[0].split('=')[0].trim() !== name || norm(lines[0].slice(lines[0].indexOf('=') + 1)) !== norm(value)) return false;
-  const live = await ctx.op.read(sh`sysctl -n -- ${name}`);
-  return live.code === 0 && norm(live.stdout) === norm(value);
+  const live = await fact(ctx.op, sysctlFact, name).catch(() => undefined);
+  return live !== undefined && live === norm(value);
 }
 
 export const sysctl: ModuleDef = {
