@@ -138,10 +138,12 @@ export class SshTransport implements Transport {
     // Checked again with no await before run(): two commands started together both saw the
     // shell free; the first to get here takes it, the other uses an exec channel.
     if (shell && shell.alive && !shell.busy) {
+      const client = this.client;
       try {
         return await shell.run(cmd.text, opts.stdin, opts.timeoutMs);
       } catch (e) {
         if (this.lostReason) throw this.lostError(this.lostReason);
+        if (client && this.dropped.has(client)) throw this.lostError('dropped to reconnect');
         throw new HostError(this.host, 'failed', `${errMessage(e)} while running a command on ${this.label}`);
       }
     }
