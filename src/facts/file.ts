@@ -1,5 +1,6 @@
 // Facts about paths on the host: `file(path)` (type, mode, owner, group, sha256 and the temp
-// files an interrupted upload left beside it), `fileContent(path)`, `pathExists(path)`.
+// files an interrupted upload left beside it), `fileContent(path)`, `fileText(path)`, `pathExists(path)`,
+// `linkState(path)`, `pathOwner(path)`.
 // Every name the host prints is NUL-terminated and every marker carries a random boundary, so a
 // file name (which may hold newlines and tabs, but never NUL) cannot forge an answer; a stale
 // temp file is reported only when its name is exactly `<dir>/.<base>.provision-tmp-<suffix>`.
@@ -147,4 +148,42 @@ export const pathExists = defineFact({
   arity: 1,
   command: (p: string) => sh`test -e ${p}`,
   parse: (r: ExecResult) => r.code === 0,
+});
+
+export type LinkState = { kind: 'absent' } | { kind: 'link'; target: string } | { kind: 'other'; type: string };
+
+/** What is at a path, for a link: nothing, a link (and its target, as stored), or something else (stat's %F). */
+export const linkState = defineFact({
+  name: 'linkState',
+  arity: 1,
+  command: (p: string) => sh`if [ -L ${p} ]; then printf 'link\t'; readlink -- ${p}; elif [ -e ${p} ]; then printf 'other\t'; stat -c %F -- ${p}; else echo absent; fi`,
+  parse(r: ExecResult, p: string): LinkState {
+    if (r.code !== 0) throw new Error(`cannot read ${p}: ${r.stderr.trim()}`);
+    const [kind, ...rest] = r.stdout.replace(/\n$/, '').split('\t');
+    if (kind === 'link') return { kind, target: rest.join('\t') };
+    if (kind === 'other') return { kind, type: rest.join('\t') };
+    return { kind: 'absent' };
+  },
+});
+
+/** The owner and group of a path itself (a link's own, not its target's). */
+export const pathOwner = defineFact({
+  name: 'pathOwner',
+  arity: 1,
+  command: (p: string) => sh`stat -c '%U:%G' -- ${p}`,
+  parse(r: ExecResult): { owner: string; group: string } {
+    const [owner = '', group = ''] = r.stdout.trim().split(':');
+    return { owner, group };
+  },
+});
+
+/** A file's text, '' when nothing is at the path; a file that cannot be read throws. */
+export const fileText = defineFact({
+  name: 'fileText',
+  arity: 1,
+  command: (p: string) => sh`if [ -e ${p} ]; then cat -- ${p}; fi`,
+  parse(r: ExecResult, p: string): string {
+    if (r.code !== 0) throw new Error(`cannot read ${p}: ${r.stderr.trim()}`);
+    return r.stdout;
+  },
 });

@@ -1,5 +1,5 @@
 // Facts of the system's services and settings, each with its argument: `service(name)`,
-// `sysctl(name)`, `sebool(name)`, `selinuxLocalFcontexts()`, `nftTable(name)`.
+// `sysctl(name)`, `sebool(name)`, `selinuxLocalFcontexts()`, `nftTable(name)`, `crontab(user)`.
 import { sh } from '../transport/quote.js';
 import type { ExecResult } from '../transport/types.js';
 import { defineFact } from './fact.js';
@@ -62,4 +62,16 @@ export const nftTable = defineFact({
   arity: 1,
   command: (name: string) => sh`nft list table inet ${name}`,
   parse: (r: ExecResult) => (r.code === 0 ? r.stdout : undefined),
+});
+
+/** A user's crontab ('' when the user has none); any other failure throws. */
+export const crontab = defineFact({
+  name: 'crontab',
+  arity: 1,
+  command: (user: string) => sh`crontab -l -u ${user}`,
+  parse(r: ExecResult, user: string): string {
+    if (r.code === 0) return r.stdout;
+    if (/no crontab for/.test(r.stderr)) return '';
+    throw new Error(`crontab -l -u ${user} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  },
 });

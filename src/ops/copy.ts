@@ -5,7 +5,8 @@ import { sh } from '../transport/quote.js';
 import type { Shell } from '../transport/quote.js';
 import type { Plan } from './types.js';
 import { OpError } from './types.js';
-import { run, chownArg } from './remote.js';
+import { run, chownArg, fact } from './remote.js';
+import { linkState, pathOwner } from '../facts/file.js';
 import { planFile } from './files.js';
 import { sourceFile } from './source.js';
 import { defineOperation } from './operation.js';
@@ -46,14 +47,6 @@ export const copy = defineOperation({
   },
 });
 
-/** What is at a path, for a link: nothing, a link (and its target), or something else. */
-export function parseLinkState(stdout: string): { kind: 'absent' } | { kind: 'link'; target: string } | { kind: 'other'; type: string } {
-  const [kind, ...rest] = stdout.replace(/\n$/, '').split('\t');
-  if (kind === 'link') return { kind, target: rest.join('\t') };
-  if (kind === 'other') return { kind, type: rest.join('\t') };
-  return { kind: 'absent' };
-}
-
 export const link = defineOperation({
   summary: 'A symbolic link at `path` pointing to `src`.',
   ansible: 'ansible.builtin.file (state=link)',
@@ -70,9 +63,7 @@ export const link = defineOperation({
   example: `await r.link('site enabled', { path: '/etc/nginx/sites-enabled/app', src: '/etc/nginx/sites-available/app' });`,
   async run(ctx, spec): Promise<Plan> {
     const p = spec.path;
-    const r = await ctx.read(sh`if [ -L ${p} ]; then printf 'link\t'; readlink -- ${p}; elif [ -e ${p} ]; then printf 'other\t'; stat -c %F -- ${p}; else echo absent; fi`);
-    if (r.code !== 0) throw new OpError(`cannot read ${p}: ${r.stderr.trim()}`);
-    const st = parseLinkState(r.stdout);
+    const st = await fact(ctx, linkState, p);
     if (st.kind === 'link' && st.target === spec.src) return ownerPlan(ctx, spec);
     if (st.kind === 'other' && (st.type === 'directory' || !spec.force)) {
       throw new OpError(`${p} exists and is a ${st.type}${st.type === 'directory' ? '' : ' (force: true replaces it)'}`);
@@ -90,8 +81,7 @@ export const link = defineOperation({
 
 async function ownerPlan(ctx: Parameters<typeof link.run>[0], spec: { path: string; owner?: string; group?: string }): Promise<Plan> {
   if (!spec.owner && !spec.group) return { changed: false };
-  const r = await ctx.read(sh`stat -c '%U:%G' -- ${spec.path}`);
-  const [owner, group] = r.stdout.trim().split(':');
+  const { owner, group } = await fact(ctx, pathOwner, spec.path);
   if ((!spec.owner || spec.owner === owner) && (!spec.group || spec.group === group)) return { changed: false };
   return {
     changed: true,

@@ -3,7 +3,9 @@
 import { sh } from '../transport/quote.js';
 import type { OpContext, Plan } from './types.js';
 import { OpError } from './types.js';
-import { run } from './remote.js';
+import { run, fact } from './remote.js';
+import { fileText } from '../facts/file.js';
+import { crontab } from '../facts/system.js';
 import { unifiedDiff } from './diff.js';
 import { defineOperation } from './operation.js';
 import { t, required, type SpecOf } from './schema.js';
@@ -41,16 +43,8 @@ export function withCronJob(text: string, name: string, line: string | null): st
   return lines.length ? lines.join('\n') + '\n' : '';
 }
 
-async function readCron(ctx: OpContext, spec: CronSpec, file: string | undefined): Promise<string> {
-  if (file) {
-    const r = await ctx.read(sh`if [ -e ${file} ]; then cat -- ${file}; fi`);
-    if (r.code !== 0) throw new OpError(`cannot read ${file}: ${r.stderr.trim()}`);
-    return r.stdout;
-  }
-  const r = await ctx.read(sh`crontab -l -u ${spec.user ?? 'root'}`);
-  if (r.code === 0) return r.stdout;
-  if (/no crontab for/.test(r.stderr)) return '';
-  throw new OpError(`crontab -l -u ${spec.user ?? 'root'} failed (exit ${r.code}): ${r.stderr.trim()}`);
+function readCron(ctx: OpContext, spec: CronSpec, file: string | undefined): Promise<string> {
+  return file ? fact(ctx, fileText, file) : fact(ctx, crontab, spec.user ?? 'root');
 }
 
 export const cron = defineOperation({

@@ -35,3 +35,18 @@ test('the read-ahead can replay them by name and arguments', () => {
   assert.equal(factNamed('initSystem', []), initSystem);
   assert.equal(factNamed('account', []), undefined, 'wrong arity');
 });
+
+test('link, owner, crontab and file-text facts parse what the host prints', async () => {
+  const { linkState, pathOwner, fileText } = await import('../../src/facts/file.js');
+  const { crontab } = await import('../../src/facts/system.js');
+  assert.deepEqual(linkState.parse(r('link\t../sites-available/app\n'), '/x'), { kind: 'link', target: '../sites-available/app' });
+  assert.deepEqual(linkState.parse(r('other\tregular file\n'), '/x'), { kind: 'other', type: 'regular file' });
+  assert.deepEqual(linkState.parse(r('absent\n'), '/x'), { kind: 'absent' });
+  assert.throws(() => linkState.parse(r('', 1, 'Permission denied'), '/x'), /cannot read \/x: Permission denied/);
+  assert.deepEqual(pathOwner.parse(r('root:adm\n'), '/x'), { owner: 'root', group: 'adm' });
+  assert.equal(crontab.parse(r('', 1, 'no crontab for app\n'), 'app'), '');
+  assert.equal(crontab.parse(r('* * * * * true\n'), 'app'), '* * * * * true\n');
+  assert.throws(() => crontab.parse(r('', 1, 'must be privileged'), 'app'), /crontab -l -u app failed \(exit 1\): must be privileged/);
+  assert.equal(fileText.parse(r(''), '/etc/cron.d/x'), '');
+  assert.throws(() => fileText.parse(r('', 1, 'cat: /etc/cron.d/x: Permission denied'), '/etc/cron.d/x'), /cannot read/);
+});
